@@ -1,0 +1,1 @@
+"""Recording import, pydub processing and waveform peaks."""

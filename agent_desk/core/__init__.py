@@ -1,0 +1,1 @@
+"""Call-centre rules in plain Python: this package never imports Qt."""

@@ -1,0 +1,97 @@
+"""Desk settings, declared once with their type and default, stored as JSON in the config dir.
+
+A database password is never a setting: `store.credentials` keeps it in the OS keyring, and
+`save()` refuses a URL that carries one.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from agent_desk.paths import UserPaths, user_paths
+
+DEFAULT_AGENT_NO = "1001"
+DEFAULT_CTI_PORT = 47080
+
+
+class SettingsError(ValueError):
+    """A setting has a value the desk cannot use."""
+
+
+@dataclass
+class Settings:
+    db_url: str = ""  # empty: the embedded SQLite file under the user's data dir
+    agent_no: str = DEFAULT_AGENT_NO
+    cti_port: int = DEFAULT_CTI_PORT
+    cti_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    demo_loaded: bool = False
+
+    def validate(self) -> None:
+        if not self.agent_no.strip():
+            raise SettingsError("agent number must not be empty")
+        if not 0 <= self.cti_port <= 65535:
+            raise SettingsError(f"CTI port {self.cti_port} is not between 0 and 65535")
+        if self.db_url:
+            try:
+                url = make_url(self.db_url)
+            except Exception as exc:  # sqlalchemy raises ArgumentError with its own wording
+                raise SettingsError(f"database URL is not valid: {exc}") from exc
+            if url.password:
+                raise SettingsError(
+                    "database URL must not contain a password: use 'agent-desk db login URL'"
+                )
+
+
+def load_settings(paths: UserPaths | None = None) -> Settings:
+    """Read the config file; a missing file gives defaults (and is written, so the CTI
+    token stays the same between runs)."""
+    paths = (paths or user_paths()).ensure()
+    path = paths.config_file
+    if not path.exists():
+        settings = Settings()
+        save_settings(settings, paths)
+        return settings
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: settings must be a JSON object")
+    known = {f.name: f for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            continue  # written by a newer desk: keep going with what we understand
+        expected = type(getattr(Settings(), key))
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise SettingsError(f"{path}: setting {key!r} must be {expected.__name__}")
+        values[key] = value
+    settings = Settings(**values)
+    settings.validate()
+    return settings
+
+
+def save_settings(settings: Settings, paths: UserPaths | None = None) -> Path:
+    settings.validate()
+    paths = (paths or user_paths()).ensure()
+    path = paths.config_file
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(settings), indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)  # atomic: a crash never leaves half a config file
+    return path
+
+
+def resolve_db_url(settings: Settings, override: str | None, paths: UserPaths | None = None) -> str:
+    """--db beats AGENT_DESK_DB_URL (handled by the caller) beats the settings file."""
+    if override:
+        return override
+    if settings.db_url:
+        return settings.db_url
+    paths = (paths or user_paths()).ensure()
+    return f"sqlite:///{paths.default_sqlite_file}"

@@ -1,0 +1,1 @@
+"""Call sources: simulator and the local CTI bridge."""

@@ -1,0 +1,1 @@
+"""Packaged resources: script packs, icons, translations, styles."""
