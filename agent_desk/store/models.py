@@ -6,7 +6,6 @@ Only Alembic creates or changes these tables; `metadata.create_all` is never cal
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -30,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from agent_desk.core.roles import Role
+
 # Stable constraint names on both databases, so later migrations can drop or alter them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -47,13 +48,6 @@ Timestamp = DateTime(timezone=True)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class Role(enum.StrEnum):
-    OPERATOR = "operator"
-    TEAM_LEAD = "team_lead"
-    TRAINER = "trainer"
-    ADMIN = "admin"
 
 
 class Agent(Base):
