@@ -50,6 +50,6 @@ def user_paths() -> UserPaths:
     return UserPaths(
         config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
         data_dir=data,
-        log_dir=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        log_dir=data / "logs",
         outbox_dir=data / "outbox",
     )

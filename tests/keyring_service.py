@@ -17,7 +17,7 @@ libsecret-tools (secret-tool, only to poke at the keyring by hand).
 
 The root conftest exposes the fixtures with::
 
-    from keyring_service import (  # noqa: F401
+    from tests.keyring_service import (  # noqa: F401
         fail_keyring,
         secret_service_daemon,
         secret_service_keyring,
@@ -47,10 +47,7 @@ import pytest
 import secretstorage
 import secretstorage.collection
 import secretstorage.exceptions
-from jeepney.io.blocking import (  # type: ignore[import-untyped]
-    DBusConnection,
-    open_dbus_connection,
-)
+from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
 DEBIAN_PACKAGES = ("gnome-keyring", "dbus-daemon", "libsecret-tools")
 KEYRING_PASSWORD = "agent-desk-test-keyring"
@@ -282,7 +279,7 @@ def secret_service_keyring(
     """keyring uses the real SecretService backend on the private bus; emptied after the test."""
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", secret_service_daemon.address)
     secret_service_daemon.clear()
-    backend = keyring.backends.SecretService.Keyring()  # type: ignore[no-untyped-call]
+    backend = keyring.backends.SecretService.Keyring()
     with use_keyring(backend):
         try:
             yield secret_service_daemon
@@ -293,5 +290,5 @@ def secret_service_keyring(
 @pytest.fixture
 def fail_keyring() -> Iterator[keyring.backend.KeyringBackend]:
     """keyring's fail backend: the one keyring itself picks where no keyring works."""
-    with use_keyring(keyring.backends.fail.Keyring()) as backend:  # type: ignore[no-untyped-call]
+    with use_keyring(keyring.backends.fail.Keyring()) as backend:
         yield backend

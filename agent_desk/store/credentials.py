@@ -36,7 +36,7 @@ def credential_key(url: str | URL) -> str:
 def keyring_backend() -> keyring.backend.KeyringBackend | None:
     backend = keyring.get_keyring()
     try:
-        priority = float(backend.priority)  # type: ignore[arg-type]
+        priority = float(backend.priority)
     except Exception:  # a backend that cannot even rank itself does not work
         return None
     return backend if priority >= MIN_PRIORITY else None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -55,7 +57,7 @@ def test_duplicate_agent_number_is_refused(engine: Engine) -> None:
 
 
 def test_unknown_role_names_the_choices() -> None:
-    with pytest.raises(AgentError, match="operator|team_lead|trainer|admin"):
+    with pytest.raises(AgentError, match=re.escape("use operator|team_lead|trainer|admin")):
         parse_role("boss")
 
 

@@ -156,3 +156,31 @@ def test_main_py_is_the_same_program() -> None:
     done = subprocess.run([sys.executable, str(root / "main.py"), "agents", "--help"],
                           capture_output=True, text=True, check=True, timeout=60)
     assert "add" in done.stdout and "list" in done.stdout
+
+
+@pytest.mark.pg
+def test_db_login_stores_the_password_in_the_os_keyring_and_nowhere_else(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    secret_service_keyring: object, desk_home: UserPaths, pg_server_url: str,
+) -> None:
+    """Real Secret Service, real server, then a desk launch: the password is only in the
+    keyring (the test server trusts local connections, so any password verifies)."""
+    from sqlalchemy.engine import make_url
+
+    from agent_desk.store import credentials
+    from agent_desk.store.desk import connect_desk
+
+    url = make_url(pg_server_url).set(password=None)
+    secret = "pässwörd-Ω-4711"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(secret + "\n"))
+    code, out, err = run_cli(capsys, "db", "login", url_text(url))
+    assert code == 0, err
+    assert "verified and stored in the OS keyring (keyring.backends.SecretService" in out
+    assert credentials.lookup_password(url) == secret
+    assert secret not in out + err
+    main(["db", "status", "--db", url_text(url)])  # the desk now logs its database use
+    from agent_desk.logs import setup_logging
+
+    setup_logging(desk_home)
+    connect_desk(url_text(url), "1001").database.close()
+    assert_never_written(desk_home, secret)

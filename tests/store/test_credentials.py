@@ -24,7 +24,7 @@ from agent_desk.store.credentials import (
 )
 
 if TYPE_CHECKING:
-    from keyring_service import SecretService
+    from tests.keyring_service import SecretService
 
 URL = "postgresql+psycopg://agent@db.example:5432/desk"
 URL_WITH_PASSWORD = "postgresql+psycopg://agent:url-pass-77@db.example:5432/desk"

@@ -16,7 +16,9 @@ from agent_desk.settings import (
 )
 
 
-def test_agent_desk_home_overrides_every_per_user_path(desk_home: UserPaths, tmp_path: Path) -> None:
+def test_agent_desk_home_overrides_every_per_user_path(
+    desk_home: UserPaths, tmp_path: Path
+) -> None:
     home = tmp_path / "home"
     for path in (desk_home.config_dir, desk_home.data_dir, desk_home.log_dir,
                  desk_home.outbox_dir):
