@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import os
 import sys
 import time
@@ -16,6 +17,10 @@ from agent_desk import __version__
 
 DB_URL_ENV = "AGENT_DESK_DB_URL"
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+# Each adds its sub-commands with `register(commands, common)`; their handlers import what
+# they need when they run, so `agent-desk --help` stays quick.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 class CliError(Exception):
@@ -44,12 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database: upgrade, login, seed-demo, status")
     db_cmds = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    db_cmds.add_parser("upgrade", parents=[common], help="apply the schema migrations")
-    db_cmds.add_parser("status", parents=[common], help="show the schema state")
+    db_cmds.add_parser(
+        "upgrade", parents=[common], help="apply the schema migrations"
+    ).set_defaults(handler=cmd_db_upgrade)
+    db_cmds.add_parser("status", parents=[common], help="show the schema state").set_defaults(
+        handler=cmd_db_status
+    )
     login = db_cmds.add_parser(
         "login", parents=[common], help="store a database password in the OS keyring"
     )
     login.add_argument("url", metavar="URL")
+    login.set_defaults(handler=cmd_db_login)
     seed = db_cmds.add_parser("seed-demo", parents=[common], help="generate demo data")
     seed.add_argument("--customers", type=_positive, default=500)
     seed.add_argument("--sessions", type=_positive, default=2000)
@@ -63,13 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("agent_no", metavar="AGENT_NO")
     add.add_argument("name", metavar="NAME")
     add.add_argument("--role", required=True, choices=["operator", "team_lead", "trainer", "admin"])
-    agent_cmds.add_parser("list", parents=[common], help="list agents")
+    add.set_defaults(handler=cmd_agents_add)
+    agent_cmds.add_parser("list", parents=[common], help="list agents").set_defaults(
+        handler=cmd_agents_list
+    )
 
     bench = commands.add_parser("bench", parents=[common], help="run a benchmark")
     bench.add_argument("name", metavar="NAME")
     bench.add_argument("--repeat", type=_positive, default=None)
     bench.add_argument("--customers", type=_positive, default=100_000)
     bench.add_argument("--sessions", type=_positive, default=100_000)
+    bench.set_defaults(handler=cmd_bench)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(commands, common)
     return parser
 
 
@@ -112,23 +128,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     from agent_desk.settings import SettingsError
 
     try:
-        if args.command == "db":
-            return {
-                "upgrade": cmd_db_upgrade,
-                "status": cmd_db_status,
-                "login": cmd_db_login,
-                "seed-demo": cmd_db_seed_demo,
-            }[args.db_command](args)
-        if args.command == "agents":
-            return {"add": cmd_agents_add, "list": cmd_agents_list}[args.agents_command](args)
-        if args.command == "bench":
-            return cmd_bench(args)
+        return int(args.handler(args))
     except SettingsError as exc:
         raise CliError(str(exc), EXIT_BAD_INPUT) from None
-    raise CliError(f"unknown command {args.command}", EXIT_BAD_INPUT)
 
 
-def _open(args: argparse.Namespace, *, need_writable: bool = True):  # type: ignore[no-untyped-def]
+def open_for_command(args: argparse.Namespace, *, need_writable: bool = True):  # type: ignore[no-untyped-def]
     from agent_desk.store.db import DatabaseUnavailable, open_database
 
     try:
@@ -233,7 +238,7 @@ def cmd_db_seed_demo(args: argparse.Namespace) -> int:
     from agent_desk.store.demo import seed_demo
     from agent_desk.store.models import Customer
 
-    database = _open(args)
+    database = open_for_command(args)
     try:
         if args.if_empty:
             with database.sessions.begin() as session:
@@ -262,7 +267,7 @@ def cmd_db_seed_demo(args: argparse.Namespace) -> int:
 def cmd_agents_add(args: argparse.Namespace) -> int:
     from agent_desk.store.agents import AgentError, add_agent, parse_role
 
-    database = _open(args)
+    database = open_for_command(args)
     try:
         with database.sessions.begin() as session:
             agent = add_agent(session, args.agent_no, args.name, parse_role(args.role))
@@ -277,7 +282,7 @@ def cmd_agents_add(args: argparse.Namespace) -> int:
 def cmd_agents_list(args: argparse.Namespace) -> int:
     from agent_desk.store.agents import list_agents
 
-    database = _open(args, need_writable=False)
+    database = open_for_command(args, need_writable=False)
     try:
         with database.sessions.begin() as session:
             rows = [(a.agent_no, a.role.value, a.name) for a in list_agents(session)]

@@ -1,0 +1,1 @@
+"""Sub-command groups of `agent-desk`; each module has `register(commands, common)`."""
