@@ -5,7 +5,7 @@ because the ORM is bypassed: ids are assigned here, rows are plain tuples, and t
 to the database through COPY (PostgreSQL) or one executemany per table (SQLite), all in one
 transaction. The schema must already be migrated; this never creates tables.
 
-The same seed on the same starting database gives the same rows. A second run adds to the
+The same seed, `now` and starting database give the same rows. A second run adds to the
 first: ids continue from the current maxima and every unique text key embeds an id.
 """
 
@@ -23,9 +23,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
+from agent_desk.core.roles import Role
 from agent_desk.store import demo_vocab as V
 from agent_desk.store.agents import DEMO_AGENTS, ensure_demo_agents
-from agent_desk.store.models import Agent, Role
+from agent_desk.store.models import Agent
 
 Progress = Callable[[str, int, int], None]
 Row = tuple[Any, ...]
@@ -41,8 +42,14 @@ DEMO_NAMESPACE = uuid.UUID("6f0b3c1e-5d1a-4c33-9a57-3f4e2d0c8b71")
 
 # Written in this order so every foreign key points at rows already inserted.
 TABLES = (
-    "customers", "customer_phones", "purchases", "promises",
-    "call_sessions", "session_events", "complaints", "complaint_events",
+    "customers",
+    "customer_phones",
+    "purchases",
+    "promises",
+    "call_sessions",
+    "session_events",
+    "complaints",
+    "complaint_events",
 )
 
 
@@ -67,6 +74,11 @@ class SeedReport:
     @property
     def rows(self) -> int:
         return sum(self.counts().values())
+
+    def summary(self) -> str:
+        """One line for people, e.g. '100,000 customers, 1,000,000 session events, ...'."""
+        parts = [f"{n:,} {table.replace('_', ' ')}" for table, n in self.counts().items() if n]
+        return ", ".join(parts) or "nothing"
 
 
 def seed_demo(
@@ -159,8 +171,10 @@ class _Sink:
 class _SQLiteSink(_Sink):
     def lock(self) -> None:
         # Take the write lock before reading max(id): a deferred transaction could otherwise
-        # read ids that another writer uses before our first insert.
-        self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # read ids that another writer uses before our first insert. (An engine that begins
+        # transactions itself already holds one; then the first insert takes the lock.)
+        if not self.raw.in_transaction:
+            self.conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def first_id(self, table: str) -> int:
         cur = self.raw.cursor()
@@ -234,8 +248,11 @@ class _PostgresSink(_Sink):
 
     def finish(self) -> None:
         for table, last_id in self.last_ids.items():
+            seq = self._sequence(table)
+            # Never backwards: someone may have drawn a value meanwhile without inserting yet.
             self.conn.exec_driver_sql(
-                "SELECT setval(%(s)s, %(v)s)", {"s": self._sequence(table), "v": last_id}
+                f"SELECT setval(%(s)s, GREATEST(%(v)s, (SELECT last_value FROM {seq})))",
+                {"s": seq, "v": last_id},
             )
 
     @staticmethod
@@ -272,14 +289,14 @@ class _Counted:
 # --- generation ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Customer:
     id: int
     phones: list[str]
     purchases: list[tuple[int, str]]  # (purchase id, product)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Call:
     id: int
     call_id: str
@@ -296,7 +313,7 @@ class _Call:
     complaint_ref: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _PendingComplaint:
     id: int
     reference: str
@@ -373,17 +390,19 @@ class _Generator:
                 phone_id += 1
             people.append(_Customer(cid, [number for number, _label in phones], []))
             created = ts(self.now - int(rand() * 3 * 365 * DAY))
-            rows.append((
-                cid,
-                f"DEMO-C{cid:09d}",
-                _pick(V.ENGLISH_NAMES, rand) if english else self.chinese_name(),
-                self.address(province, city, districts, streets),
-                "en" if english else "zh",
-                json.dumps(tags),
-                needs,
-                created,
-                created,
-            ))
+            rows.append(
+                (
+                    cid,
+                    f"DEMO-C{cid:09d}",
+                    _pick(V.ENGLISH_NAMES, rand) if english else self.chinese_name(),
+                    self.address(province, city, districts, streets),
+                    "en" if english else "zh",
+                    json.dumps(tags),
+                    needs,
+                    created,
+                    created,
+                )
+            )
         return people, rows, phone_rows
 
     def chinese_name(self) -> str:
@@ -452,16 +471,18 @@ class _Generator:
                 warranty = bought + dt.timedelta(days=365 * (1 + int(rand() * 3)))
                 notes = _pick(V.PURCHASE_NOTES, rand) if rand() < 0.3 else ""
                 person.purchases.append((pid, product))
-                rows.append((
-                    pid,
-                    person.id,
-                    product,
-                    _fill(_pick(models, rand), rand),
-                    f"{prefix}{bought:%Y%m}{pid:09d}",
-                    day(bought),
-                    day(warranty),
-                    notes,
-                ))
+                rows.append(
+                    (
+                        pid,
+                        person.id,
+                        product,
+                        _fill(_pick(models, rand), rand),
+                        f"{prefix}{bought:%Y%m}{pid:09d}",
+                        day(bought),
+                        day(warranty),
+                        notes,
+                    )
+                )
                 if rand() < 0.08:
                     promise_rows.append(self.promise(len(promise_rows), person.id, pid, bought))
                 pid += 1
@@ -628,8 +649,11 @@ class _Generator:
         middle = self.middle_events(call, answered_at, call.talk_ms, max(n - 5, 0))
         tail = [
             (ended_at, "ended", _ENDED_BY[rand() < 0.8]),
-            (ended_at + 5_000 + int(rand() * 60_000), "wrap_up",
-             f'{{"code":"{call.code}","defaulted":{_JSON_BOOL[call.defaulted]}}}'),
+            (
+                ended_at + 5_000 + int(rand() * 60_000),
+                "wrap_up",
+                f'{{"code":"{call.code}","defaulted":{_JSON_BOOL[call.defaulted]}}}',
+            ),
         ]
         return (head + middle + tail)[:n]
 
@@ -723,29 +747,31 @@ class _Generator:
                     (audit_id, item.id, ts(at), actor_id, action, before, after, reason, payload)
                 )
                 audit_id += 1
-            rows.append((
-                item.id,
-                item.reference,
-                str(uuid.uuid5(DEMO_NAMESPACE, f"complaint/{item.id}")),
-                person.id,
-                purchase_id,
-                call.id,
-                category,
-                severity,
-                description.format(p=product),
-                wants,
-                ts(promised),
-                department,
-                assignee,
-                call.number,
-                status,
-                escalation,
-                repeat_of,
-                call.agent_id,
-                ts(item.created),
-                ts(trail[-1][0]),
-                len(trail),
-            ))
+            rows.append(
+                (
+                    item.id,
+                    item.reference,
+                    str(uuid.uuid5(DEMO_NAMESPACE, f"complaint/{item.id}")),
+                    person.id,
+                    purchase_id,
+                    call.id,
+                    category,
+                    severity,
+                    description.format(p=product),
+                    wants,
+                    ts(promised),
+                    department,
+                    assignee,
+                    call.number,
+                    status,
+                    escalation,
+                    repeat_of,
+                    call.agent_id,
+                    ts(item.created),
+                    ts(trail[-1][0]),
+                    len(trail),
+                )
+            )
         return rows, audit
 
     def complaint_progress(self, created: int) -> int:
@@ -754,7 +780,10 @@ class _Generator:
         if rand() < 0.12:
             return int(rand() * 4)  # stuck before informing the customer: these go overdue
         age_days = (self.now - created) // DAY
-        return min(len(V.COMPLAINT_FLOW) - 1, age_days + int(rand() * 2))
+        step = min(len(V.COMPLAINT_FLOW) - 1, age_days + int(rand() * 2))
+        if step == len(V.COMPLAINT_FLOW) - 1 and rand() < 0.2:
+            step -= 1  # resolved, but the customer never confirmed, so it is not closed
+        return step
 
     def complaint_trail(
         self, item: _PendingComplaint, status_index: int, promised: int, escalation: int
@@ -770,13 +799,31 @@ class _Generator:
             payload = "{}"
             if step == 0:
                 payload = f'{{"reference":"{item.reference}"}}'
-            trail.append((at, actor, V.COMPLAINT_ACTIONS[status], before, status,
-                          _STATUS_REASONS[status], payload))
+            trail.append(
+                (
+                    at,
+                    actor,
+                    V.COMPLAINT_ACTIONS[status],
+                    before,
+                    status,
+                    _STATUS_REASONS[status],
+                    payload,
+                )
+            )
             before = status
         for level in range(1, escalation + 1):
             at = max(min(promised + level * 12 * HOUR, self.now - 60), trail[-1][0] + 1)
-            trail.append((at, "lead", "escalated", before, before, "超过承诺回复时间未回复客户",
-                          f'{{"level":{level}}}'))
+            trail.append(
+                (
+                    at,
+                    "lead",
+                    "escalated",
+                    before,
+                    before,
+                    "超过承诺回复时间未回复客户",
+                    f'{{"level":{level}}}',
+                )
+            )
         return trail
 
 
@@ -820,18 +867,25 @@ def _progress(
         done += 1
         if done % PROGRESS_EVERY == 0:
             progress(table, done, total)
-    progress(table, done, total)
+    if done % PROGRESS_EVERY:  # the last chunk was not reported yet
+        progress(table, done, total)
 
 
 _JSON_BOOL = ("false", "true")
 _ENDED_BY = ('{"by":"agent"}', '{"by":"customer"}')
 _MIDDLE_KINDS = (
-    "prompt_shown", "prompt_shown", "prompt_shown", "prompt_used", "prompt_used",
-    "note_saved", "note_saved", "hold", "coaching_warning", "prompt_shown",
+    "prompt_shown",
+    "prompt_shown",
+    "prompt_shown",
+    "prompt_used",
+    "prompt_used",
+    "note_saved",
+    "note_saved",
+    "hold",
+    "coaching_warning",
+    "prompt_shown",
 )
-_PROMPT_PAYLOADS = tuple(
-    json.dumps({"pack": "appliance-service", "prompt": p}) for p in V.PROMPTS
-)
+_PROMPT_PAYLOADS = tuple(json.dumps({"pack": "appliance-service", "prompt": p}) for p in V.PROMPTS)
 _HOLD_PAYLOADS = tuple(json.dumps({"reason": r}, ensure_ascii=False) for r in V.HOLD_REASONS)
 _COACHING_PAYLOADS = tuple(
     json.dumps({"phrase": p, "suggestion": s}, ensure_ascii=False) for p, s in V.COACHING
@@ -846,29 +900,84 @@ _STATUS_REASONS = {
 }
 
 CUSTOMER_COLUMNS = (
-    "id", "external_id", "name", "address", "language", "tags", "special_needs",
-    "created_at", "updated_at",
+    "id",
+    "external_id",
+    "name",
+    "address",
+    "language",
+    "tags",
+    "special_needs",
+    "created_at",
+    "updated_at",
 )
 PHONE_COLUMNS = ("id", "customer_id", "e164", "label", "position")
 PURCHASE_COLUMNS = (
-    "id", "customer_id", "product", "model", "serial", "purchase_date", "warranty_until", "notes",
+    "id",
+    "customer_id",
+    "product",
+    "model",
+    "serial",
+    "purchase_date",
+    "warranty_until",
+    "notes",
 )
 PROMISE_COLUMNS = (
-    "id", "customer_id", "purchase_id", "text", "promised_at", "due_at", "kept_at",
+    "id",
+    "customer_id",
+    "purchase_id",
+    "text",
+    "promised_at",
+    "due_at",
+    "kept_at",
     "promised_by_id",
 )
 SESSION_COLUMNS = (
-    "id", "call_id", "direction", "number", "agent_id", "customer_id", "started_at",
-    "answered_at", "ended_at", "wrap_up_code", "wrap_up_defaulted", "notes", "recording_ref",
+    "id",
+    "call_id",
+    "direction",
+    "number",
+    "agent_id",
+    "customer_id",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "wrap_up_code",
+    "wrap_up_defaulted",
+    "notes",
+    "recording_ref",
 )
 EVENT_COLUMNS = ("id", "session_id", "offset_ms", "kind", "payload")
 COMPLAINT_COLUMNS = (
-    "id", "reference", "idempotency_key", "customer_id", "purchase_id", "session_id", "category",
-    "severity", "description", "customer_wants", "promised_reply_at", "department", "assignee",
-    "callback_number", "status", "escalation_level", "repeat_of_id", "created_by_id",
-    "created_at", "updated_at", "version",
+    "id",
+    "reference",
+    "idempotency_key",
+    "customer_id",
+    "purchase_id",
+    "session_id",
+    "category",
+    "severity",
+    "description",
+    "customer_wants",
+    "promised_reply_at",
+    "department",
+    "assignee",
+    "callback_number",
+    "status",
+    "escalation_level",
+    "repeat_of_id",
+    "created_by_id",
+    "created_at",
+    "updated_at",
+    "version",
 )
 AUDIT_COLUMNS = (
-    "id", "complaint_id", "at", "actor_id", "action", "from_status", "to_status", "reason",
+    "id",
+    "complaint_id",
+    "at",
+    "actor_id",
+    "action",
+    "from_status",
+    "to_status",
+    "reason",
     "payload",
 )
