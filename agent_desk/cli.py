@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--if-empty", action="store_true", help="do nothing when the database already has customers"
     )
+    seed.set_defaults(handler=cmd_db_seed_demo)
 
     agents = commands.add_parser("agents", help="agents and roles")
     agent_cmds = agents.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
@@ -260,7 +261,7 @@ def cmd_db_seed_demo(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - started
     finally:
         database.close()
-    print(f"{database.describe()}: seeded {report.summary()} in {elapsed:.1f} s")
+    print(f"{database.describe()}: seeded {report.summary()} in {elapsed:.2f} s")
     return EXIT_OK
 
 

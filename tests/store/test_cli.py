@@ -184,3 +184,23 @@ def test_db_login_stores_the_password_in_the_os_keyring_and_nowhere_else(
     setup_logging(desk_home)
     connect_desk(url_text(url), "1001").database.close()
     assert_never_written(desk_home, secret)
+
+
+def test_db_seed_demo_then_if_empty(capsys: pytest.CaptureFixture[str], db_url: URL) -> None:
+    db = url_text(db_url)
+    code, out, err = run_cli(capsys, "db", "seed-demo", "--customers", "20", "--sessions", "30",
+                             "--db", db)
+    assert code == 0, err
+    assert "20 customers" in out and "30 call sessions" in out and "300 session events" in out
+    assert "customers: 20/20" in err  # progress goes to stderr
+    code, out, _ = run_cli(capsys, "db", "seed-demo", "--if-empty", "--db", db)
+    assert code == 0 and "already has customers; demo data not loaded" in out
+    _, out, _ = run_cli(capsys, "agents", "list", "--db", db)
+    assert [line.split()[1] for line in out.splitlines()] == [
+        "operator", "team_lead", "trainer", "admin"]
+
+
+def test_db_seed_demo_rejects_a_bad_count(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["db", "seed-demo", "--customers", "0"])
+    assert exit_.value.code == 2 and "0 must be at least 1" in capsys.readouterr().err
