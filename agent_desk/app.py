@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 from agent_desk import __version__
 from agent_desk.logs import setup_logging
 from agent_desk.paths import user_paths
-from agent_desk.settings import SettingsError, load_settings
+from agent_desk.settings import Settings, SettingsError, load_settings
 from agent_desk.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -55,27 +55,21 @@ def launch(argv: Sequence[str]) -> MainWindow:
     paths = user_paths().ensure()
     log_file = setup_logging(paths)
     app = application(argv)
+    notices: list[str] = []
     try:
         settings = load_settings(paths)
-        problem = None
     except SettingsError as exc:
         # A broken config file must not stop the desk: run on defaults and say so.
-        from agent_desk.settings import Settings
-
-        settings, problem = Settings(), str(exc)
+        settings = Settings()
+        notices.append(f"{exc}. The desk runs on default settings until they are saved again.")
     if args.cti_port is not None:
         settings.cti_port = args.cti_port
     db_override = args.db or os.environ.get("AGENT_DESK_DB_URL")
-    window = MainWindow(settings, paths, db_override)
+    window = MainWindow(settings, paths, db_override, notices)
     window.show()
-    if problem:
-        window.banner.show_message(
-            window.tr("{0}\nThe desk runs on default settings until they are saved again.").format(
-                problem
-            ),
-            "warning",
-            window.tr("Settings…"),
-        )
+    window.start_call_sources()
+    if window.calls.bridge is not None:
+        print(f"agent-desk: {window.calls.bridge.describe()}", flush=True)
     window.connect_database()
     log.info(
         "agent-desk %s started in %.0f ms; log %s",

@@ -42,6 +42,7 @@ class AgentIdentity:
     agent_no: str
     name: str
     role: Role
+    agent_id: int | None = None  # the database row, once the desk has found the agent
 
     def can(self, capability: Capability) -> bool:
         return capability in ROLE_CAPABILITIES[self.role]

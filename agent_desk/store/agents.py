@@ -72,4 +72,4 @@ def ensure_demo_agents(session: Session) -> list[Agent]:
 
 
 def identity_of(agent: Agent) -> AgentIdentity:
-    return AgentIdentity(agent.agent_no, agent.name, agent.role)
+    return AgentIdentity(agent.agent_no, agent.name, agent.role, agent.id)

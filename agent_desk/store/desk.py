@@ -3,6 +3,7 @@ runs it in a background thread and tests run it directly."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -10,6 +11,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from agent_desk.core.roles import AgentIdentity
 from agent_desk.store import agents
 from agent_desk.store.db import Database, open_database
+from agent_desk.store.sessions import UnfinishedSession, find_unfinished_session
+
+# A desk restarted within a shift picks its call up again; an older one is history.
+RECOVER_WITHIN = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,7 @@ class DeskConnection:
     database: Database
     agent: AgentIdentity | None
     problems: tuple[str, ...]  # shown in the window; empty when all is well
+    unfinished: UnfinishedSession | None = None  # the call the desk was on when it stopped
 
 
 def connect_desk(url: str, agent_no: str) -> DeskConnection:
@@ -45,4 +51,9 @@ def connect_desk(url: str, agent_no: str) -> DeskConnection:
             f"'agent-desk agents add {agent_no} NAME --role operator' or change the "
             "agent number in Settings"
         )
-    return DeskConnection(database, identity, tuple(problems))
+    unfinished = None
+    if identity is not None and identity.agent_id is not None and database.writable:
+        since = dt.datetime.now(dt.UTC) - RECOVER_WITHIN
+        with database.sessions.begin() as session:
+            unfinished = find_unfinished_session(session, identity.agent_id, since)
+    return DeskConnection(database, identity, tuple(problems), unfinished)

@@ -18,8 +18,36 @@ class ActionSpec:
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("ready", "&Ready · 就绪", "F9", "Take calls: tell the ACD you are ready"),
-    ActionSpec("notReady", "&Not ready · 未就绪", "F10", "Stop taking calls for now"),
+    ActionSpec("answer", "&Answer · 接听", "F2", "Answer the ringing call"),
+    ActionSpec("hold", "&Hold / resume · 保持", "F3", "Put the caller on hold, or back"),
+    ActionSpec("end", "&End call · 挂断", "F4", "Hang up: wrap-up begins"),
+    ActionSpec(
+        "finishWrapUp",
+        "&Finish wrap-up · 完成小结",
+        "Ctrl+Return",
+        "Done with this call (a wrap-up code is needed)",
+    ),
+    ActionSpec(
+        "ready", "&Ready · 就绪", "F9", "Take calls (in wrap-up: finish it first, with a code)"
+    ),
+    ActionSpec(
+        "notReady",
+        "&Not ready · 未就绪",
+        "F10",
+        "Stop taking calls (during a call: once it is done)",
+    ),
+    ActionSpec(
+        "searchCustomer",
+        "&Find customer · 查找客户",
+        "Ctrl+F",
+        "Search by name, phone, serial number or complaint reference",
+    ),
+    ActionSpec(
+        "simulateCall",
+        "&Simulate incoming call… · 模拟来电",
+        "Ctrl+Shift+I",
+        "Ring this desk from a number you type (training and demos)",
+    ),
     ActionSpec(
         "reconnect",
         "Re&connect database",

@@ -1,15 +1,16 @@
-"""The desk's main window: composes the panels and wires their signals; no business rule
-lives here (those are in core/ and store/)."""
+"""The desk's main window: places the panels, routes its actions and wires signals; no
+business rule lives here (those are in core/ and store/)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QDockWidget,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QToolBar,
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent_desk.core.agent_state import AgentState
+from agent_desk.core.calls import CallState
 from agent_desk.core.roles import AgentIdentity, Capability
 from agent_desk.paths import UserPaths
 from agent_desk.settings import Settings, resolve_db_url, save_settings
@@ -25,35 +26,13 @@ from agent_desk.store.desk import DeskConnection, connect_desk
 from agent_desk.ui.actions import create_actions
 from agent_desk.ui.agent_bar import AgentBar
 from agent_desk.ui.background import BackgroundOp
+from agent_desk.ui.call_workspace import CallWorkspace
 from agent_desk.ui.message_banner import MessageBanner
 from agent_desk.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
 
-# (object name, title, empty-state text, area, capability that shows it)
-DOCKS = (
-    (
-        "customerDock",
-        "Customer · 客户",
-        "No call yet. When a call rings, the caller's record and full history appear here.",
-        Qt.DockWidgetArea.LeftDockWidgetArea,
-        Capability.TAKE_CALLS,
-    ),
-    (
-        "scriptDock",
-        "Scripts · 话术",
-        "The prompts for the current stage of the call appear here.",
-        Qt.DockWidgetArea.RightDockWidgetArea,
-        None,
-    ),
-    (
-        "complaintDock",
-        "Complaint · 投诉",
-        "During a call, the complaint form opens here, filled in from the caller's record.",
-        Qt.DockWidgetArea.BottomDockWidgetArea,
-        Capability.TAKE_CALLS,
-    ),
-)
+BACKGROUND_GRACE_MS = 5000
 
 
 class MainWindow(QMainWindow):
@@ -70,32 +49,61 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setAccessibleName("mainWindow")
         self.setWindowTitle(self.tr("Agent Desk · 坐席工作台"))
-        self.resize(1280, 800)
+        self.resize(1360, 860)
         self.settings, self.paths, self._db_override = settings, paths, db_override
         self.connection: DeskConnection | None = None
-        self._notices = tuple(notices)  # start-up problems that outlive a reconnect
+        self._notices = list(notices)  # start-up problems that outlive a reconnect
         self.connecting = False
 
         self.actions_by_name = create_actions(self)
         self.agent_bar = AgentBar(self)
         self.banner = MessageBanner(self)
-        self.call_strip = QLabel(self.tr("No active call · 当前无通话"), self)
-        self.call_strip.setObjectName("callStrip")
+        self.calls = CallWorkspace(parent=self)
         self.db_status = QLabel(self)
         self.db_status.setObjectName("databaseStatus")
         self.db_status.setAccessibleName("databaseStatus")
+        self.cti_status = QLabel(self)
+        self.cti_status.setObjectName("ctiStatus")
         self.docks = {
-            name: self._make_dock(name, title, text, area) for name, title, text, area, _ in DOCKS
+            "customerDock": self._dock(
+                "customerDock",
+                self.tr("Customer · 客户"),
+                self.calls.customer_panel,
+                Qt.DockWidgetArea.LeftDockWidgetArea,
+            ),
+            "scriptDock": self._dock(
+                "scriptDock",
+                self.tr("Scripts · 话术"),
+                self._empty(self.tr("The prompts for the current stage of the call appear here.")),
+                Qt.DockWidgetArea.RightDockWidgetArea,
+            ),
+            "complaintDock": self._dock(
+                "complaintDock",
+                self.tr("Complaint · 投诉"),
+                self._empty(
+                    self.tr(
+                        "During a call, the complaint form opens here, filled in from the "
+                        "caller's record."
+                    )
+                ),
+                Qt.DockWidgetArea.BottomDockWidgetArea,
+            ),
         }
-
+        # Which role sees which dock (None: every signed-in role).
+        self._dock_capability = {
+            "customerDock": Capability.TAKE_CALLS,
+            "scriptDock": None,
+            "complaintDock": Capability.TAKE_CALLS,
+        }
         self._build_central()
         self._build_menus_and_toolbar()
         # The caller's record is what the operator reads most: give it the room.
         self.resizeDocks(
             [self.docks["customerDock"], self.docks["scriptDock"]],
-            [520, 380],
+            [620, 330],
             Qt.Orientation.Horizontal,
         )
+        self.statusBar().addPermanentWidget(self.cti_status)
         self.statusBar().addPermanentWidget(self.db_status)
         self._connect_signals()
         self._apply_identity(None)
@@ -104,25 +112,33 @@ class MainWindow(QMainWindow):
     def db_url(self) -> str:
         return resolve_db_url(self.settings, self._db_override, self.paths)
 
+    @property
+    def identity(self) -> AgentIdentity | None:
+        return self.connection.agent if self.connection else None
+
+    def action(self, name: str) -> QAction:
+        return self.actions_by_name[name]
+
     # -- composition ---------------------------------------------------------------------
 
     def _build_central(self) -> None:
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.addWidget(self.banner)
-        layout.addWidget(self.call_strip)
-        layout.addStretch(1)
+        layout.addWidget(self.calls.call_panel, 1)
         self.setCentralWidget(central)
 
-    def _make_dock(self, name: str, title: str, text: str, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(self.tr(title), self)
+    def _empty(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        label.setProperty("emptyState", True)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return label
+
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        placeholder = QLabel(self.tr(text), dock)
-        placeholder.setObjectName(f"{name}Empty")
-        placeholder.setProperty("emptyState", True)
-        placeholder.setWordWrap(True)
-        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        dock.setWidget(placeholder)
+        dock.setWidget(widget)
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -132,9 +148,13 @@ class MainWindow(QMainWindow):
 
     def _build_menus_and_toolbar(self) -> None:
         a = self.actions_by_name
+        call = self.menuBar().addMenu(self.tr("&Call · 通话"))
+        call.addActions([a["answer"], a["hold"], a["end"], a["finishWrapUp"]])
+        call.addSeparator()
+        call.addActions([a["ready"], a["notReady"]])
+        call.addSeparator()
+        call.addActions([a["searchCustomer"], a["simulateCall"]])
         desk = self.menuBar().addMenu(self.tr("&Desk · 坐席"))
-        desk.addActions([a["ready"], a["notReady"]])
-        desk.addSeparator()
         desk.addActions([a["settings"], a["reconnect"], a["openLog"]])
         desk.addSeparator()
         desk.addAction(a["quit"])
@@ -146,33 +166,84 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.addWidget(self.agent_bar)
         toolbar.addSeparator()
+        toolbar.addActions([a["answer"], a["hold"], a["end"], a["finishWrapUp"]])
+        toolbar.addSeparator()
         toolbar.addActions([a["ready"], a["notReady"]])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
     def _connect_signals(self) -> None:
-        a = self.actions_by_name
-        a["ready"].triggered.connect(lambda: self.agent_bar.request(AgentState.READY))
-        a["notReady"].triggered.connect(lambda: self.agent_bar.request(AgentState.NOT_READY))
+        a, controller = self.actions_by_name, self.calls.controller
+        a["answer"].triggered.connect(controller.answer)
+        a["hold"].triggered.connect(controller.toggle_hold)
+        a["end"].triggered.connect(controller.end)
+        a["finishWrapUp"].triggered.connect(controller.finish_wrap_up)
+        a["ready"].triggered.connect(controller.ready)
+        a["notReady"].triggered.connect(controller.not_ready)
+        a["searchCustomer"].triggered.connect(self._focus_search)
+        a["simulateCall"].triggered.connect(self.ask_simulated_call)
         a["settings"].triggered.connect(self.open_settings)
         a["reconnect"].triggered.connect(self.connect_database)
         a["openLog"].triggered.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.log_dir)))
         )
         a["quit"].triggered.connect(self.close)
-        self.agent_bar.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.agent_bar.stateChanged.connect(
-            lambda state: log.info("agent %s is now %s", self.settings.agent_no, state)
-        )
+        controller.changed.connect(self._calls_changed)
+        self.calls.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.calls.notice.connect(self._notice)
         self.banner.actionRequested.connect(self.open_settings)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def start_call_sources(self) -> None:
+        problems = self.calls.start_sources(self.settings, self.paths)
+        self._notices.extend(problems)
+        bridge = self.calls.bridge
+        self.cti_status.setText(bridge.describe() if bridge else self.tr("CTI bridge off"))
+        if problems:
+            self.banner.show_message("\n".join(self._notices), "warning", self.tr("Settings…"))
+
+    def ask_simulated_call(self) -> None:
+        number, ok = QInputDialog.getText(
+            self, self.tr("Simulate incoming call · 模拟来电"), self.tr("Caller's number 来电号码:")
+        )
+        if ok and number.strip():
+            self.calls.simulate_ring(number.strip())
+
+    def _focus_search(self) -> None:
+        self.docks["customerDock"].show()
+        self.calls.customer_panel.search.box.setFocus()
+        self.calls.customer_panel.search.box.selectAll()
+
+    def _calls_changed(self) -> None:
+        flow = self.calls.controller.flow
+        self.agent_bar.show_state(flow.agent_state, flow.pending_not_ready)
+        self._enable_call_actions()
+
+    def _enable_call_actions(self) -> None:
+        takes_calls = self.identity is not None and self.identity.can(Capability.TAKE_CALLS)
+        call = self.calls.controller.flow.active
+        state = call.state if call else None
+        a = self.actions_by_name
+        a["answer"].setEnabled(takes_calls and state is CallState.RINGING)
+        a["hold"].setEnabled(takes_calls and state in (CallState.TALKING, CallState.HOLD))
+        a["end"].setEnabled(takes_calls and state in (CallState.TALKING, CallState.HOLD))
+        a["finishWrapUp"].setEnabled(takes_calls and state is CallState.WRAP_UP)
+        for name in ("ready", "notReady", "simulateCall"):
+            a[name].setEnabled(takes_calls)
+
+    def _notice(self, text: str, level: str) -> None:
+        if text:
+            self.banner.show_message(text, level)
+        elif self.banner.property("level") == "warning" and not self._notices:
+            self.banner.clear()
 
     # -- database ------------------------------------------------------------------------
 
     def connect_database(self) -> None:
         """Open the database off the GUI thread; the window stays usable meanwhile."""
         url, agent_no = self.db_url, self.settings.agent_no
-        if self.connection is not None:
-            self.connection.database.close()
-            self.connection = None
+        self.calls.attach(None)
+        self._close_database()
         self._apply_identity(None)
         self.connecting = True
         self.actions_by_name["reconnect"].setEnabled(False)
@@ -192,12 +263,12 @@ class MainWindow(QMainWindow):
         )
         self.statusBar().clearMessage()
         self._apply_identity(connection.agent)
-        if connection.problems:
-            self.banner.show_message(
-                "\n".join(connection.problems), "warning", self.tr("Settings…")
-            )
+        problems = [*self._notices, *connection.problems]
+        if problems:
+            self.banner.show_message("\n".join(problems), "warning", self.tr("Settings…"))
         else:
             self.banner.clear()
+        self.calls.attach(connection)
         log.info("desk on %s as agent %s", database.describe(), self.settings.agent_no)
         self.connected.emit()
 
@@ -222,20 +293,15 @@ class MainWindow(QMainWindow):
     def _apply_identity(self, identity: AgentIdentity | None) -> None:
         """The role decides which panels and actions the window offers."""
         self.agent_bar.set_identity(identity)
-        takes_calls = identity is not None and identity.can(Capability.TAKE_CALLS)
-        for name, _title, _text, _area, capability in DOCKS:
+        for name, dock in self.docks.items():
+            capability = self._dock_capability[name]
             allowed = identity is not None and (capability is None or identity.can(capability))
-            self.docks[name].setVisible(allowed)
-            self.docks[name].toggleViewAction().setEnabled(allowed)
-        for action in ("ready", "notReady"):
-            self.actions_by_name[action].setEnabled(takes_calls)
-        if not takes_calls and self.agent_bar.state is AgentState.READY:
-            self.agent_bar.request(AgentState.NOT_READY)
-        self.call_strip.setVisible(takes_calls)
-
-    @property
-    def identity(self) -> AgentIdentity | None:
-        return self.connection.agent if self.connection else None
+            dock.setVisible(allowed)
+            dock.toggleViewAction().setEnabled(allowed)
+        takes_calls = identity is not None and identity.can(Capability.TAKE_CALLS)
+        self.calls.call_panel.setVisible(takes_calls)
+        self.actions_by_name["searchCustomer"].setEnabled(takes_calls)
+        self._enable_call_actions()
 
     # -- settings ------------------------------------------------------------------------
 
@@ -249,15 +315,25 @@ class MainWindow(QMainWindow):
             return
         reconnect = (new.db_url, new.agent_no) != (self.settings.db_url, self.settings.agent_no)
         save_settings(new, self.paths)
+        port_changed = new.cti_port != self.settings.cti_port
         self.settings = new
         self.statusBar().showMessage(self.tr("Settings saved"), 4000)
+        if port_changed:
+            self.statusBar().showMessage(
+                self.tr("Settings saved; the new CTI port is used from the next start"), 8000
+            )
         if reconnect:
             self.connect_database()
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def _close_database(self) -> None:
         if self.connection is not None:
+            # Reads still running in the background hold connections: let them finish, so
+            # the pool closes every connection rather than leaving them to the collector.
+            QThreadPool.globalInstance().waitForDone(BACKGROUND_GRACE_MS)
             self.connection.database.close()
-        super().closeEvent(event)
+            self.connection = None
 
-    def action(self, name: str) -> QAction:
-        return self.actions_by_name[name]
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.calls.stop()
+        self._close_database()
+        super().closeEvent(event)

@@ -30,9 +30,12 @@ class PagedListModel(QAbstractListModel, Generic[Item, Cursor]):
     pageLoaded = Signal(int)  # rows added
     loadFailed = Signal(str)
 
-    def __init__(self, display: Callable[[Item], str],
-                 tooltip: Callable[[Item], str] | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        display: Callable[[Item], str],
+        tooltip: Callable[[Item], str] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._display, self._tooltip = display, tooltip
         self._items: list[Item] = []
@@ -42,9 +45,13 @@ class PagedListModel(QAbstractListModel, Generic[Item, Cursor]):
         self._loading = False
         self._generation = 0  # a page that arrives after reset() belongs to the old list
 
-    def reset(self, fetch: PageFetcher[Cursor, Item] | None,
-              first_page: Sequence[Item] = (), next_cursor: Cursor | None = None,
-              has_more: bool = False) -> None:
+    def reset(
+        self,
+        fetch: PageFetcher[Cursor, Item] | None,
+        first_page: Sequence[Item] = (),
+        next_cursor: Cursor | None = None,
+        has_more: bool = False,
+    ) -> None:
         """Show a new list; `first_page` came with the screen pop, so nothing waits on it."""
         self.beginResetModel()
         self._generation += 1
@@ -83,9 +90,12 @@ class PagedListModel(QAbstractListModel, Generic[Item, Cursor]):
             return
         self._loading = True
         fetch, cursor, generation = self._fetch, self._cursor, self._generation
-        BackgroundOp(self, lambda: fetch(cursor),
-                     lambda page: self._append(generation, page),
-                     lambda exc: self._failed(generation, exc)).start()
+        BackgroundOp(
+            self,
+            lambda: fetch(cursor),
+            lambda page: self._append(generation, page),
+            lambda exc: self._failed(generation, exc),
+        ).start()
 
     def _append(self, generation: int, page: tuple[Sequence[Item], Cursor | None]) -> None:
         if generation != self._generation:

@@ -4,6 +4,8 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from PySide6.QtGui import QInputMethodEvent
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from agent_desk.app import launch
@@ -20,7 +22,8 @@ def launch_desk(qtbot: QtBot) -> Iterator[LaunchDesk]:
     windows: list[MainWindow] = []
 
     def _launch(*argv: str) -> MainWindow:
-        window = launch(["agent-desk", *argv])
+        # Port 0: a free port each time, so tests never meet a running desk or each other.
+        window = launch(["agent-desk", "--cti-port", "0", *argv])
         qtbot.addWidget(window)
         windows.append(window)
         qtbot.waitUntil(lambda: not window.connecting, timeout=15000)
@@ -29,3 +32,13 @@ def launch_desk(qtbot: QtBot) -> Iterator[LaunchDesk]:
     yield _launch
     for window in windows:
         window.close()
+
+
+def type_text(widget: QWidget, text: str) -> None:
+    """Type as a Chinese input method does: the IME commits the text to the focused field.
+
+    (QTest's key clicks only know ASCII; a real operator's 中文 arrives this way.)
+    """
+    event = QInputMethodEvent()
+    event.setCommitString(text)
+    QApplication.sendEvent(widget, event)

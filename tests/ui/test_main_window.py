@@ -74,7 +74,11 @@ def test_ready_and_not_ready_by_keyboard(launch_desk: LaunchDesk, qtbot: QtBot) 
     ],
 )
 def test_the_role_decides_the_panels_and_actions(
-    launch_desk: LaunchDesk, qtbot: QtBot, db_url: URL, role: Role, docks: set[str],
+    launch_desk: LaunchDesk,
+    qtbot: QtBot,
+    db_url: URL,
+    role: Role,
+    docks: set[str],
     takes_calls: bool,
 ) -> None:
     engine = make_engine(db_url)
@@ -104,9 +108,7 @@ def test_unreachable_postgresql_is_a_message_not_a_traceback(launch_desk: Launch
     assert not window.action("ready").isEnabled()
 
 
-def test_a_newer_schema_opens_read_only_and_says_so(
-    launch_desk: LaunchDesk, db_url: URL
-) -> None:
+def test_a_newer_schema_opens_read_only_and_says_so(launch_desk: LaunchDesk, db_url: URL) -> None:
     seed_agents(db_url)
     engine = make_engine(db_url)
     with engine.begin() as conn:

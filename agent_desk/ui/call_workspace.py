@@ -1,0 +1,155 @@
+"""Calls at this desk, composed: call sources → CallController → customer and call panels,
+and back into the session the controller records. The main window only places the widgets
+and routes its actions here."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+
+from agent_desk.core.calls import CallState, WrapUpPolicy
+from agent_desk.paths import UserPaths
+from agent_desk.settings import Settings
+from agent_desk.store.desk import DeskConnection
+from agent_desk.telephony.cti_bridge import CtiBridge, CtiBridgeError
+from agent_desk.telephony.simulator import CallSimulator, SimulatorError
+from agent_desk.ui.call_controller import CallController
+from agent_desk.ui.call_panel import CallPanel
+from agent_desk.ui.customer_panel import CustomerPanel
+
+log = logging.getLogger(__name__)
+
+
+class CallWorkspace(QObject):
+    problem = Signal(str)  # refused actions and passing trouble: the status bar
+    notice = Signal(str, str)  # banner text, level ("" text: withdraw it)
+
+    def __init__(self, policy: WrapUpPolicy | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller = CallController(policy, self)
+        self.customer_panel = CustomerPanel()
+        self.call_panel = CallPanel(self.controller.flow)
+        self.simulator = CallSimulator()
+        self.bridge: CtiBridge | None = None
+        self._names: dict[int, str] = {}  # customer id -> name, for the call headline
+        self._call_customer: dict[str, int] = {}
+        self._connect()
+
+    def _connect(self) -> None:
+        c, customers, calls = self.controller, self.customer_panel, self.call_panel
+        c.changed.connect(self.refresh)
+        c.ringing.connect(customers.pop)
+        c.callFinished.connect(self._finished)
+        c.problem.connect(self.problem)
+        c.recordingProblem.connect(lambda msg: self.notice.emit(msg, "warning"))
+        customers.popPainted.connect(self._pop_painted)
+        customers.customerIdentified.connect(self._identified)
+        customers.problem.connect(self.problem)
+        calls.notesChanged.connect(c.save_notes)
+        calls.wrapUpChosen.connect(c.choose_wrap_up)
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def start_sources(self, settings: Settings, paths: UserPaths) -> list[str]:
+        """Start the simulator and the CTI bridge; returns problems for the banner."""
+        self.simulator.start(self.controller.deliver)
+        self.bridge = CtiBridge(settings.cti_port, settings.cti_token, paths=paths)
+        try:
+            self.bridge.start(self.controller.deliver)
+        except CtiBridgeError as exc:
+            self.bridge = None
+            log.error("CTI bridge not started: %s", exc)
+            return [
+                f"{exc}. Calls from the phone system will not reach this desk; change "
+                "the CTI port in Settings. The call simulator still works."
+            ]
+        return []
+
+    def stop(self) -> None:
+        self.call_panel.save_notes_now()
+        self.simulator.stop()
+        if self.bridge is not None:
+            self.bridge.stop()
+            self.bridge = None
+        self.controller.shutdown()
+
+    def simulate_ring(self, number: str) -> str | None:
+        try:
+            return self.simulator.ring(number)
+        except SimulatorError as exc:
+            self.problem.emit(str(exc))
+            return None
+
+    # -- the database ------------------------------------------------------------------------
+
+    def attach(self, connection: DeskConnection | None) -> None:
+        database = connection.database if connection else None
+        agent = connection.agent if connection else None
+        self.controller.attach(database, agent.agent_id if agent else None)
+        self.customer_panel.attach(database.sessions if database else None)
+        if connection is not None and connection.unfinished is not None:
+            self._restore(connection)
+
+    def _restore(self, connection: DeskConnection) -> None:
+        unfinished = connection.unfinished
+        assert unfinished is not None
+        if self.controller.flow.active is not None:
+            return  # already on a call in this run: nothing was lost
+        if not unfinished.answered:
+            # It was still ringing when the desk stopped: the caller is long gone.
+            self.controller.close_abandoned(unfinished.call_id)
+            return
+        self.controller.restore(unfinished)
+        self.call_panel.refresh()
+        self.call_panel.restore_notes(unfinished.notes)
+        if unfinished.customer_id is not None:
+            self.customer_panel.show_customer(unfinished.customer_id, unfinished.call_id)
+        self.notice.emit(
+            self.tr(
+                "Call {0} from {1} was still open when the desk stopped: it is back on screen "
+                "with its notes. 已恢复未完成的通话。"
+            ).format(unfinished.call_id, unfinished.number),
+            "info",
+        )
+
+    # -- reacting ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        call = self.controller.flow.active
+        name = ""
+        if call is not None and call.call_id in self._call_customer:
+            name = self._names.get(self._call_customer[call.call_id], "")
+        self.call_panel.refresh(name)
+
+    def _identified(self, call_id: str, customer_id: int) -> None:
+        self._call_customer[call_id] = customer_id
+        result = self.customer_panel.result
+        if result is not None and result.pop is not None:
+            self._names[customer_id] = result.pop.customer.name
+        self.controller.set_customer(call_id, customer_id)
+        self.refresh()
+
+    def _pop_painted(self, call_id: str, customer_id: int, matches: int, ms: float) -> None:
+        if call_id:
+            self.controller.record(
+                call_id,
+                "screen_pop",
+                ms=round(ms, 2),
+                customer_id=customer_id or None,
+                matches=matches,
+            )
+        log.info(
+            "screen pop for %s painted in %.1f ms (%d match(es))", call_id or "search", ms, matches
+        )
+        if customer_id and self.customer_panel.result and self.customer_panel.result.pop:
+            self._names[customer_id] = self.customer_panel.result.pop.customer.name
+            self.refresh()
+
+    def _finished(self, call_id: str) -> None:
+        self._call_customer.pop(call_id, None)
+        if len(self._names) > 200:  # a shift's worth of names is plenty: keep memory flat
+            self._names.clear()
+        active = self.controller.flow.active
+        if active is None or active.state is CallState.OFFERED:
+            self.customer_panel.clear()
