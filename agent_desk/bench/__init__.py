@@ -51,6 +51,7 @@ BenchFn = Callable[[BenchOptions], Iterator[dict[str, Any]]]
 BENCHES: dict[str, str] = {
     "startup": "agent_desk.bench.startup",
     "seed": "agent_desk.bench.seed",
+    "screen-pop": "agent_desk.bench.screen_pop",
 }
 
 
