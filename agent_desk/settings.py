@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from agent_desk.core.calls import DEFAULT_WRAP_UP_LABELS, WrapUpPolicy
 from agent_desk.paths import UserPaths, user_paths
 
 DEFAULT_AGENT_NO = "1001"
@@ -30,11 +31,35 @@ class Settings:
     agent_no: str = DEFAULT_AGENT_NO
     cti_port: int = DEFAULT_CTI_PORT
     cti_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    demo_loaded: bool = False
+    # Wrap-up codes as "code=label" (the label is what the operator picks from).
+    wrap_up_codes: list[str] = field(
+        default_factory=lambda: [
+            f"{code}={label}" for code, label in DEFAULT_WRAP_UP_LABELS.items()
+        ]
+    )
+    wrap_up_default: str = "other"
+    after_call_work_seconds: int = 60
+
+    def wrap_up_policy(self) -> WrapUpPolicy:
+        """The wrap-up rules these settings describe (SettingsError when they make none)."""
+        pairs = [entry.partition("=") for entry in self.wrap_up_codes]
+        labels = {code.strip(): (label.strip() or code.strip()) for code, _, label in pairs}
+        try:
+            return WrapUpPolicy(
+                codes=tuple(code.strip() for code, _, _ in pairs),
+                default_code=self.wrap_up_default,
+                after_call_work_seconds=self.after_call_work_seconds,
+                labels=labels,
+            )
+        except ValueError as exc:
+            raise SettingsError(f"wrap-up settings: {exc}") from None
 
     def validate(self) -> None:
         if not self.agent_no.strip():
             raise SettingsError("agent number must not be empty")
+        if not all(isinstance(entry, str) for entry in self.wrap_up_codes):
+            raise SettingsError("wrap-up codes must be text like 'repair=报修 · Repair'")
+        self.wrap_up_policy()
         if not 0 <= self.cti_port <= 65535:
             raise SettingsError(f"CTI port {self.cti_port} is not between 0 and 65535")
         if self.db_url:

@@ -116,8 +116,19 @@ def seed_demo(
             setattr(report, table, count)
         sink.finish()
         conn.commit()
+    _refresh_statistics(engine)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _refresh_statistics(engine: Engine) -> None:
+    """A bulk load leaves the planner's statistics stale; the first screen pops after it
+    should not pay for that with a full scan."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE " + ", ".join(TABLES))
+        else:
+            conn.exec_driver_sql("ANALYZE")
 
 
 def _demo_agents(conn: Connection) -> tuple[int, dict[Role, tuple[int, str]]]:

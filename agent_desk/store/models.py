@@ -207,6 +207,11 @@ class Complaint(Base):
         back_populates="complaint", order_by="ComplaintEvent.at"
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
+    # The screen pop's open complaints and the history's newest-first complaint page.
+    __table_args__ = (
+        Index("ix_complaints_customer_status", "customer_id", "status"),
+        Index("ix_complaints_customer_created", "customer_id", "created_at"),
+    )
 
 
 class ComplaintEvent(Base):

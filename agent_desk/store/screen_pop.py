@@ -36,8 +36,9 @@ def screen_pop_for_number(sessions: sessionmaker[Session], number: str) -> PopRe
     return PopResult(number, e164, matches, pop)
 
 
-def screen_pop_for_customer(sessions: sessionmaker[Session], customer_id: int,
-                            number: str = "") -> PopResult:
+def screen_pop_for_customer(
+    sessions: sessionmaker[Session], customer_id: int, number: str = ""
+) -> PopResult:
     with sessions.begin() as session:
         pop = load_screen_pop(session, customer_id)
     e164 = pop.customer.phones[0] if pop.customer.phones else None

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -19,28 +19,6 @@ log = logging.getLogger(__name__)
 class _Relay(QObject):
     succeeded = Signal(object)
     failed = Signal(object)
-
-
-class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
-        super().__init__()
-        self._fn, self._relay = fn, relay
-
-    def run(self) -> None:
-        try:
-            result = self._fn()
-        except Exception as exc:  # handed to the GUI thread, which decides what the user sees
-            log.debug("background work failed", exc_info=True)
-            self._emit(self._relay.failed, exc)
-        else:
-            self._emit(self._relay.succeeded, result)
-
-    @staticmethod
-    def _emit(signal: Any, value: object) -> None:
-        try:
-            signal.emit(value)
-        except RuntimeError:  # the window that asked was closed meanwhile: nobody to tell
-            log.debug("background result dropped: its receiver is gone")
 
 
 class BackgroundOp(Generic[T]):
@@ -56,12 +34,36 @@ class BackgroundOp(Generic[T]):
         on_success: Callable[[T], None],
         on_failure: Callable[[Exception], None],
     ) -> None:
+        self._fn = fn
         self._relay = _Relay(parent)
         self._relay.succeeded.connect(on_success)
         self._relay.failed.connect(on_failure)
         self._relay.succeeded.connect(self._relay.deleteLater)
         self._relay.failed.connect(self._relay.deleteLater)
-        self._job = _Job(fn, self._relay)
 
     def start(self) -> None:
-        QThreadPool.globalInstance().start(self._job)
+        # A plain callable, not a QRunnable subclass: the pool then owns no Python wrapper
+        # whose C++ half it deletes behind Python's back.
+        QThreadPool.globalInstance().start(self._run)
+
+    def _run(self) -> None:
+        try:
+            result = self._fn()
+        except Exception as exc:  # handed to the GUI thread, which decides what the user sees
+            log.debug("background work failed", exc_info=True)
+            self._emit(self._relay.failed, exc.with_traceback(None))
+        else:
+            self._emit(self._relay.succeeded, result)
+        finally:
+            self._fn = _done  # drop what the work held (connections, rows) right away
+
+    @staticmethod
+    def _emit(signal: Any, value: object) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the window that asked was closed meanwhile: nobody to tell
+            log.debug("background result dropped: its receiver is gone")
+
+
+def _done() -> Any:
+    raise RuntimeError("background work already ran")

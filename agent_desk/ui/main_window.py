@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name = create_actions(self)
         self.agent_bar = AgentBar(self)
         self.banner = MessageBanner(self)
-        self.calls = CallWorkspace(parent=self)
+        self.calls = CallWorkspace(settings.wrap_up_policy(), parent=self)
         self.db_status = QLabel(self)
         self.db_status.setObjectName("databaseStatus")
         self.db_status.setAccessibleName("databaseStatus")

@@ -27,7 +27,9 @@ def test_add_and_list_agents(engine: Engine) -> None:
     with Session(engine) as session:
         agents = list_agents(session)
         assert [(a.agent_no, a.name, a.role) for a in agents] == [
-            ("1002", "张伟", Role.OPERATOR), ("2002", "赵敏", Role.TEAM_LEAD)]
+            ("1002", "张伟", Role.OPERATOR),
+            ("2002", "赵敏", Role.TEAM_LEAD),
+        ]
 
 
 @pytest.mark.parametrize(

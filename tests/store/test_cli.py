@@ -25,8 +25,9 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 def test_agents_add_and_list(capsys: pytest.CaptureFixture[str], db_url: URL) -> None:
     db = url_text(db_url)
-    code, out, _ = run_cli(capsys, "agents", "add", "1002", "张伟", "--role", "operator",
-                           "--db", db)
+    code, out, _ = run_cli(
+        capsys, "agents", "add", "1002", "张伟", "--role", "operator", "--db", db
+    )
     assert code == 0 and "added agent 1002 张伟 (operator)" in out
     run_cli(capsys, "agents", "add", "2002", "赵敏", "--role", "team_lead", "--db", db)
     code, out, _ = run_cli(capsys, "agents", "list", "--db", db)
@@ -100,14 +101,17 @@ def test_agents_add_refuses_an_unmigrated_shared_database(
     from agent_desk.store.scratch import scratch_database
 
     with scratch_database(pg_server_url, "test") as url:
-        code, _, err = run_cli(capsys, "agents", "add", "1", "x", "--role", "admin",
-                               "--db", url_text(url))
+        code, _, err = run_cli(
+            capsys, "agents", "add", "1", "x", "--role", "admin", "--db", url_text(url)
+        )
     assert code == 1 and "run 'agent-desk db upgrade'" in err
 
 
 def test_db_login_without_a_keyring_points_at_the_env_fallback(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    fail_keyring: object, desk_home: UserPaths,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fail_keyring: object,
+    desk_home: UserPaths,
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("s3cret-pw\n"))
     code, _, err = run_cli(capsys, "db", "login", "postgresql+psycopg://agent@127.0.0.1:1/c")
@@ -152,18 +156,31 @@ def test_bench_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_main_py_is_the_same_program() -> None:
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, str(root / "main.py"), "--version"],
-                          capture_output=True, text=True, check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(root / "main.py"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert done.stdout.strip().startswith("agent-desk ")
-    done = subprocess.run([sys.executable, str(root / "main.py"), "agents", "--help"],
-                          capture_output=True, text=True, check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(root / "main.py"), "agents", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert "add" in done.stdout and "list" in done.stdout
 
 
 @pytest.mark.pg
 def test_db_login_stores_the_password_in_the_os_keyring_and_nowhere_else(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-    secret_service_keyring: object, desk_home: UserPaths, pg_server_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    secret_service_keyring: object,
+    desk_home: UserPaths,
+    pg_server_url: str,
 ) -> None:
     """Real Secret Service, real server, then a desk launch: the password is only in the
     keyring (the test server trusts local connections, so any password verifies)."""
@@ -190,8 +207,9 @@ def test_db_login_stores_the_password_in_the_os_keyring_and_nowhere_else(
 
 def test_db_seed_demo_then_if_empty(capsys: pytest.CaptureFixture[str], db_url: URL) -> None:
     db = url_text(db_url)
-    code, out, err = run_cli(capsys, "db", "seed-demo", "--customers", "20", "--sessions", "30",
-                             "--db", db)
+    code, out, err = run_cli(
+        capsys, "db", "seed-demo", "--customers", "20", "--sessions", "30", "--db", db
+    )
     assert code == 0, err
     assert "20 customers" in out and "30 call sessions" in out and "300 session events" in out
     assert "customers: 20/20" in err  # progress goes to stderr
@@ -199,7 +217,11 @@ def test_db_seed_demo_then_if_empty(capsys: pytest.CaptureFixture[str], db_url: 
     assert code == 0 and "already has customers; demo data not loaded" in out
     _, out, _ = run_cli(capsys, "agents", "list", "--db", db)
     assert [line.split()[1] for line in out.splitlines()] == [
-        "operator", "team_lead", "trainer", "admin"]
+        "operator",
+        "team_lead",
+        "trainer",
+        "admin",
+    ]
 
 
 def test_db_seed_demo_rejects_a_bad_count(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,8 +16,17 @@ from agent_desk.store.migrations import SchemaState
 from agent_desk.store.models import Base
 
 EXPECTED_TABLES = {
-    "agents", "customers", "customer_phones", "purchases", "promises", "call_sessions",
-    "session_events", "complaints", "complaint_events", "script_packs", "qa_evaluations",
+    "agents",
+    "customers",
+    "customer_phones",
+    "purchases",
+    "promises",
+    "call_sessions",
+    "session_events",
+    "complaints",
+    "complaint_events",
+    "script_packs",
+    "qa_evaluations",
 }
 
 
@@ -170,13 +179,20 @@ def test_session_events_keep_order_by_offset(engine) -> None:  # type: ignore[no
     from agent_desk.store.models import CallSession, SessionEvent
 
     with Session(engine) as session, session.begin():
-        call = CallSession(call_id="c1", number="+8613800138000",
-                           started_at=dt.datetime.now(dt.UTC))
+        call = CallSession(
+            call_id="c1", number="+8613800138000", started_at=dt.datetime.now(dt.UTC)
+        )
         session.add(call)
         session.flush()
         for offset, kind in [(900, "wrap_up"), (0, "ringing"), (120, "screen_pop")]:
-            session.add(SessionEvent(session_id=call.id, offset_ms=offset, kind=kind,
-                                     payload={"ms": offset, "text": "您好"}))
+            session.add(
+                SessionEvent(
+                    session_id=call.id,
+                    offset_ms=offset,
+                    kind=kind,
+                    payload={"ms": offset, "text": "您好"},
+                )
+            )
     with Session(engine) as session:
         loaded = session.scalars(select(CallSession)).one()
         assert [e.kind for e in loaded.events] == ["ringing", "screen_pop", "wrap_up"]

@@ -41,20 +41,31 @@ def test_a_call_is_recorded_in_order(engine: Engine) -> None:
         recorder.event("c-1", "answered", at(3000))
         recorder.save_notes("c-1", "客户反映空调不制冷", at(9000))
         recorder.event("c-1", "note_saved", at(9000), chars=9)
-        recorder.finish("c-1", at(20000), answered_at=at(3000), ended_at=at(18000),
-                        wrap_up_code="repair")
+        recorder.finish(
+            "c-1", at(20000), answered_at=at(3000), ended_at=at(18000), wrap_up_code="repair"
+        )
         assert recorder.flush()
     finally:
         recorder.close()
     with Session(engine) as session:
         row = session.scalars(select(CallSession)).one()
         assert (row.number, row.agent_id, row.notes, row.wrap_up_code) == (
-            "+8613800138000", agent_id, "客户反映空调不制冷", "repair")
-        events = session.execute(select(SessionEvent.offset_ms, SessionEvent.kind,
-                                        SessionEvent.payload)
-                                 .order_by(SessionEvent.offset_ms, SessionEvent.id)).all()
+            "+8613800138000",
+            agent_id,
+            "客户反映空调不制冷",
+            "repair",
+        )
+        events = session.execute(
+            select(SessionEvent.offset_ms, SessionEvent.kind, SessionEvent.payload).order_by(
+                SessionEvent.offset_ms, SessionEvent.id
+            )
+        ).all()
         assert [(e.offset_ms, e.kind) for e in events] == [
-            (0, "ringing"), (14, "screen_pop"), (3000, "answered"), (9000, "note_saved")]
+            (0, "ringing"),
+            (14, "screen_pop"),
+            (3000, "answered"),
+            (9000, "note_saved"),
+        ]
         assert events[1].payload == {"ms": 14.2, "customer_id": None}
         assert find_unfinished_session(session, agent_id, T0) is None  # wrapped up
 
@@ -77,21 +88,20 @@ def test_a_crash_mid_call_leaves_the_session_and_the_restart_finds_it(
         rec.flush()
         os._exit(3)  # no clean-up of any kind: as if the desk crashed
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 3, done.stderr
     with Session(engine) as session:
         found = find_unfinished_session(session, agent_id, T0 - dt.timedelta(hours=1))
     assert found is not None
-    assert (found.call_id, found.number, found.notes) == ("c-crash", "+8613900139000",
-                                                          "已核对地址")
+    assert (found.call_id, found.number, found.notes) == ("c-crash", "+8613900139000", "已核对地址")
     assert found.answered and not found.ended
     assert found.events == ("ringing", "answered")
 
 
 @pytest.mark.pg
-def test_a_database_outage_loses_nothing(pg_server_url: str, engine: Engine,
-                                         db_url: URL) -> None:
+def test_a_database_outage_loses_nothing(pg_server_url: str, engine: Engine, db_url: URL) -> None:
     if db_url.get_backend_name() != "postgresql":
         pytest.skip("a real outage needs the server: PostgreSQL only")
     agent_id = make_agent(engine)
@@ -103,8 +113,10 @@ def test_a_database_outage_loses_nothing(pg_server_url: str, engine: Engine,
         assert recorder.flush()
         with admin.connect() as conn:  # the database goes away under the desk
             conn.execute(text(f'ALTER DATABASE "{db_url.database}" ALLOW_CONNECTIONS false'))
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :d"), {"d": db_url.database})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                {"d": db_url.database},
+            )
         for i in range(5):
             recorder.event("c-out", "hold" if i % 2 == 0 else "resumed", at(1000 + i))
         assert not recorder.flush(timeout=1.0)

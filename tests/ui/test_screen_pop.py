@@ -328,3 +328,28 @@ def test_an_agent_without_calls_role_gets_no_call_panels(
     assert not window.calls.call_panel.isVisible()
     assert not window.action("answer").isEnabled()
     assert not window.action("simulateCall").isEnabled()
+
+
+def test_after_call_work_runs_out_and_the_default_code_is_noted(
+    launch_desk: LaunchDesk, qtbot: QtBot, db_url: URL, desk_home: UserPaths
+) -> None:
+    from agent_desk.settings import load_settings, save_settings
+
+    seed_caller(db_url)
+    settings = load_settings()
+    settings.after_call_work_seconds = 1
+    save_settings(settings)
+    window = launch_desk("--db", url_text(db_url))
+    controller = window.calls.controller
+    with qtbot.waitSignal(window.calls.customer_panel.popPainted, timeout=10000):
+        ring(window, "c-500", "13800138000")
+    controller.answer()
+    with qtbot.waitSignal(controller.callFinished, timeout=5000) as finished:
+        controller.end()  # nobody picks a code: after one second the default is set
+    assert finished.args == ["c-500"]
+    assert controller.recorder is not None and controller.recorder.flush()
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        call = session.scalars(select(CallSession).where(CallSession.call_id == "c-500")).one()
+        assert (call.wrap_up_code, call.wrap_up_defaulted) == ("other", True)
+    engine.dispose()

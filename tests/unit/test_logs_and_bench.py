@@ -19,7 +19,8 @@ def test_passwords_in_urls_are_redacted() -> None:
 def test_log_file_never_receives_a_password(desk_home: UserPaths) -> None:
     log_file = setup_logging(desk_home)
     logging.getLogger("agent_desk.test").warning(
-        "engine for %s", "postgresql://agent:hunter2@db/centre")
+        "engine for %s", "postgresql://agent:hunter2@db/centre"
+    )
     for handler in logging.getLogger().handlers:
         handler.flush()
     content = log_file.read_text(encoding="utf-8")

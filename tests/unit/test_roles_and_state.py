@@ -56,5 +56,8 @@ def test_call_states_cannot_be_entered_by_hand(wanted: AgentState) -> None:
 
 def test_state_labels_are_bilingual() -> None:
     assert {s.label.split(" · ")[0] for s in AgentState} == {
-        "Ready", "Not ready", "On call", "Wrap-up"
+        "Ready",
+        "Not ready",
+        "On call",
+        "Wrap-up",
     }

@@ -20,8 +20,7 @@ def test_agent_desk_home_overrides_every_per_user_path(
     desk_home: UserPaths, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    for path in (desk_home.config_dir, desk_home.data_dir, desk_home.log_dir,
-                 desk_home.outbox_dir):
+    for path in (desk_home.config_dir, desk_home.data_dir, desk_home.log_dir, desk_home.outbox_dir):
         assert home in path.parents
 
 
@@ -96,3 +95,30 @@ def test_a_broken_config_file_is_reported_with_its_path(
 def test_unknown_keys_from_a_newer_desk_are_ignored(desk_home: UserPaths) -> None:
     desk_home.config_file.write_text(json.dumps({"agent_no": "77", "future": 1}), "utf-8")
     assert load_settings(desk_home).agent_no == "77"
+
+
+def test_wrap_up_codes_are_configurable(desk_home: UserPaths) -> None:
+    s = Settings(
+        wrap_up_codes=["sale=销售 · Sale", "other"],
+        wrap_up_default="other",
+        after_call_work_seconds=30,
+    )
+    save_settings(s, desk_home)
+    policy = load_settings(desk_home).wrap_up_policy()
+    assert policy.codes == ("sale", "other")
+    assert policy.label("sale") == "销售 · Sale" and policy.label("other") == "other"
+    assert policy.after_call_work_seconds == 30
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (Settings(wrap_up_codes=[]), "needs at least one code"),
+        (Settings(wrap_up_default="nosuch"), "'nosuch' is not in the list"),
+        (Settings(after_call_work_seconds=0), "at least one second"),
+        (Settings(wrap_up_codes=["a=x", "a=y"], wrap_up_default="a"), "repeat"),
+    ],
+)
+def test_bad_wrap_up_settings_are_refused(settings: Settings, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings.validate()
