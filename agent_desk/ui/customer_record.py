@@ -231,7 +231,12 @@ class CustomerRecord(QWidget):
 
     @staticmethod
     def _history_line(item: HistoryItem) -> str:
-        return f"{local(item.at)}  {HISTORY_ICONS.get(item.kind, '·')} {item.title}"
+        icon = HISTORY_ICONS.get(item.kind, "·")
+        if item.kind == "note":  # the words themselves matter; who wrote them comes after
+            text = " ".join(item.detail.split())
+            text = text if len(text) <= 60 else text[:59] + "…"
+            return f"{local(item.at)}  {icon} {text}  — {item.title}"
+        return f"{local(item.at)}  {icon} {item.title}  · {item.detail}"
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if self._watch_paint and event.type() == QEvent.Type.Paint:
