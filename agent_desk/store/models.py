@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -243,7 +244,14 @@ class ScriptPack(Base):
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     published_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    __table_args__ = (UniqueConstraint("pack_id", "version"),)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    __table_args__ = (
+        UniqueConstraint("pack_id", "version"),
+        # One pack is what every desk shows: the database itself keeps it to one.
+        Index("uq_script_packs_one_active", "active", unique=True,
+              postgresql_where=text("active"), sqlite_where=text("active")),
+    )
 
 
 class QAEvaluation(Base):

@@ -197,3 +197,23 @@ def test_session_events_keep_order_by_offset(engine) -> None:  # type: ignore[no
         loaded = session.scalars(select(CallSession)).one()
         assert [e.kind for e in loaded.events] == ["ringing", "screen_pop", "wrap_up"]
         assert loaded.events[1].payload == {"ms": 120, "text": "您好"}
+
+
+def test_a_schema_one_revision_behind_is_older(db_url: URL) -> None:
+    """A desk meeting last release's schema: SQLite upgrades itself, a shared database
+    waits for 'agent-desk db upgrade' and is not written meanwhile."""
+    engine = make_engine(db_url)
+    try:
+        migrations.downgrade(engine, "0002")
+        assert migrations.schema_status(engine).state is SchemaState.OLDER
+    finally:
+        engine.dispose()
+    database = open_database(db_url)
+    try:
+        if db_url.get_backend_name() == "sqlite":
+            assert database.upgraded_from == "0002" and database.writable
+        else:
+            assert database.status.state is SchemaState.OLDER and not database.writable
+            assert "is older than this desk needs" in database.status.explain()
+    finally:
+        database.close()
