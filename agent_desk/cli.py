@@ -20,7 +20,11 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 # Each adds its sub-commands with `register(commands, common)`; their handlers import what
 # they need when they run, so `agent-desk --help` stays quick.
-COMMAND_MODULES: tuple[str, ...] = ("agent_desk.commands.crm", "agent_desk.commands.call")
+COMMAND_MODULES: tuple[str, ...] = (
+    "agent_desk.commands.crm",
+    "agent_desk.commands.call",
+    "agent_desk.commands.pack",
+)
 
 
 class CliError(Exception):

@@ -52,6 +52,7 @@ BENCHES: dict[str, str] = {
     "startup": "agent_desk.bench.startup",
     "seed": "agent_desk.bench.seed",
     "screen-pop": "agent_desk.bench.screen_pop",
+    "coaching": "agent_desk.bench.coaching",
 }
 
 

@@ -249,8 +249,13 @@ class ScriptPack(Base):
     __table_args__ = (
         UniqueConstraint("pack_id", "version"),
         # One pack is what every desk shows: the database itself keeps it to one.
-        Index("uq_script_packs_one_active", "active", unique=True,
-              postgresql_where=text("active"), sqlite_where=text("active")),
+        Index(
+            "uq_script_packs_one_active",
+            "active",
+            unique=True,
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
     )
 
 

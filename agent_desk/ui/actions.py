@@ -49,6 +49,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ring this desk from a number you type (training and demos)",
     ),
     ActionSpec(
+        "packManager",
+        "Script &packs… · 话术包管理",
+        "Ctrl+Shift+K",
+        "Write, validate, preview, publish and roll back script packs (trainers)",
+    ),
+    ActionSpec(
         "reconnect",
         "Re&connect database",
         "Ctrl+R",

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from agent_desk.core.calls import CallFlow, CallState
 from agent_desk.core.phones import PhoneNumberError, display_number, normalise_number
+from agent_desk.ui.coaching import CoachingWarnings
 
 STATE_LABELS = {
     CallState.OFFERED: "Waiting 排队中",
@@ -56,6 +57,7 @@ class CallPanel(QWidget):
         self.notes.setObjectName("callNotes")
         self.notes.setAccessibleName("callNotes")
         self.notes.setPlaceholderText(self.tr("Call notes 通话记录 — saved as you type"))
+        self.coaching_warnings = CoachingWarnings(self)
         self.wrap_up = QComboBox(self)
         self.wrap_up.setObjectName("wrapUpCode")
         self.wrap_up.setAccessibleName("wrapUpCode")
@@ -71,6 +73,7 @@ class CallPanel(QWidget):
         layout.addWidget(self.state)
         layout.addWidget(self.queue)
         layout.addWidget(self.notes, 1)
+        layout.addWidget(self.coaching_warnings)
         layout.addLayout(form)
         layout.addWidget(self.acw)
 

@@ -9,20 +9,27 @@ import logging
 from PySide6.QtCore import QObject, Signal
 
 from agent_desk.core.calls import CallState, WrapUpPolicy
+from agent_desk.core.coaching import Coach
+from agent_desk.core.pack_coach import coach_for
+from agent_desk.core.scripts import ScriptPack, load_default_pack
 from agent_desk.paths import UserPaths
 from agent_desk.settings import Settings
 from agent_desk.store.desk import DeskConnection
 from agent_desk.telephony.cti_bridge import CtiBridge, CtiBridgeError
 from agent_desk.telephony.simulator import CallSimulator, SimulatorError
+from agent_desk.ui.background import BackgroundOp
 from agent_desk.ui.call_controller import CallController
 from agent_desk.ui.call_panel import CallPanel
+from agent_desk.ui.coaching import CoachedText, warning_payload
 from agent_desk.ui.customer_panel import CustomerPanel
+from agent_desk.ui.pack_watcher import PackWatcher
+from agent_desk.ui.script_panel import ScriptPanel
 
 log = logging.getLogger(__name__)
 
 
 class CallWorkspace(QObject):
-    problem = Signal(str)  # refused actions and passing trouble: the status bar
+    problem = Signal(str)  # refused actions, passing trouble and news: the status bar
     notice = Signal(str, str)  # banner text, level ("" text: withdraw it)
 
     def __init__(self, policy: WrapUpPolicy | None = None, parent: QObject | None = None) -> None:
@@ -30,6 +37,13 @@ class CallWorkspace(QObject):
         self.controller = CallController(policy, self)
         self.customer_panel = CustomerPanel()
         self.call_panel = CallPanel(self.controller.flow)
+        self.script_panel = ScriptPanel()
+        self.notes_coach = CoachedText(
+            self.call_panel.notes, self.call_panel.coaching_warnings, self
+        )
+        self.packs = PackWatcher(self)
+        # a pack that waits for the call to end: pack, origin, coach
+        self._pending_pack: tuple[ScriptPack, str, Coach | None] | None = None
         self.simulator = CallSimulator()
         self.bridge: CtiBridge | None = None
         self._names: dict[int, str] = {}  # customer id -> name, for the call headline
@@ -40,6 +54,7 @@ class CallWorkspace(QObject):
         c, customers, calls = self.controller, self.customer_panel, self.call_panel
         c.changed.connect(self.refresh)
         c.ringing.connect(customers.pop)
+        c.ringing.connect(lambda *_: self._call_started())
         c.callFinished.connect(self._finished)
         c.problem.connect(self.problem)
         c.recordingProblem.connect(lambda msg: self.notice.emit(msg, "warning"))
@@ -48,6 +63,26 @@ class CallWorkspace(QObject):
         customers.problem.connect(self.problem)
         calls.notesChanged.connect(c.save_notes)
         calls.wrapUpChosen.connect(c.choose_wrap_up)
+        scripts = self.script_panel
+        scripts.promptUsed.connect(
+            lambda pid, text: self._record(
+                "prompt_used", prompt_id=pid, stage=scripts.current_stage(), text=text
+            )
+        )
+        scripts.promptCopied.connect(
+            lambda pid, text: self._record(
+                "prompt_copied", prompt_id=pid, stage=scripts.current_stage(), text=text
+            )
+        )
+        scripts.stageChanged.connect(lambda stage: self._record("stage", stage=stage))
+        scripts.customerTypeChosen.connect(
+            lambda kind: self._record("customer_type", customer_type=kind)
+        )
+        self.notes_coach.flagged.connect(
+            lambda warning: self._record("coaching_warning", **warning_payload(warning))
+        )
+        self.packs.packFound.connect(self.offer_pack)
+        self.packs.problem.connect(self.problem)
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -67,6 +102,7 @@ class CallWorkspace(QObject):
         return []
 
     def stop(self) -> None:
+        self.packs.attach(None)
         self.call_panel.save_notes_now()
         self.simulator.stop()
         if self.bridge is not None:
@@ -88,6 +124,8 @@ class CallWorkspace(QObject):
         agent = connection.agent if connection else None
         self.controller.attach(database, agent.agent_id if agent else None)
         self.customer_panel.attach(database.sessions if database else None)
+        self.packs.attach(database.sessions if database else None)
+        self.script_panel.set_values({"agent_no": agent.agent_no if agent else None})
         if connection is not None and connection.unfinished is not None:
             self._restore(connection)
 
@@ -113,20 +151,73 @@ class CallWorkspace(QObject):
             "info",
         )
 
+    # -- script packs ------------------------------------------------------------------------
+
+    def offer_pack(self, pack: ScriptPack, origin: str, coach: Coach | None = None) -> None:
+        """A pack to use: at once between calls, never in the middle of one (unless the
+        desk has none yet)."""
+        if self.controller.flow.active is not None and self.script_panel.pack is not None:
+            self._pending_pack = (pack, origin, coach)
+            log.info("script pack %s waits for the current call to end", origin)
+            return
+        self._pending_pack = None
+        self.script_panel.set_pack(pack, origin)
+        self.notes_coach.set_coach(coach or coach_for(pack))
+        self.problem.emit(self.tr("Script pack {0} in use · 话术包已更新").format(origin))
+        log.info("script pack %s in use", origin)
+
+    def load_default_pack(self) -> None:
+        """The pack the desk ships with, until the database names another (off the GUI
+        thread: parsing, validating and building its coach is not start-up work)."""
+
+        def load() -> tuple[ScriptPack, Coach]:
+            pack = load_default_pack()
+            return pack, coach_for(pack)
+
+        def loaded(found: tuple[ScriptPack, Coach]) -> None:
+            pack, coach = found
+            if self.script_panel.pack is None:  # the database's pack came first: it wins
+                self.offer_pack(pack, f"{pack.pack_id} {pack.version} (built in)", coach)
+
+        BackgroundOp(
+            self,
+            load,
+            loaded,
+            lambda exc: self.problem.emit(f"default script pack not loaded: {exc}"),
+        ).start()
+
+    def _record(self, kind: str, **payload: object) -> None:
+        call = self.controller.flow.active
+        if call is not None:
+            self.controller.record(call.call_id, kind, **payload)
+
     # -- reacting ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
         call = self.controller.flow.active
+        if call is not None and call.state is CallState.WRAP_UP:
+            self.script_panel.show_stage("closing")
         name = ""
         if call is not None and call.call_id in self._call_customer:
             name = self._names.get(self._call_customer[call.call_id], "")
         self.call_panel.refresh(name)
+
+    def _call_started(self) -> None:
+        self.script_panel.new_call()
+        self.notes_coach.reset()
 
     def _identified(self, call_id: str, customer_id: int) -> None:
         self._call_customer[call_id] = customer_id
         result = self.customer_panel.result
         if result is not None and result.pop is not None:
             self._names[customer_id] = result.pop.customer.name
+            products = result.pop.products
+            self.script_panel.set_values(
+                {
+                    "customer_name": result.pop.customer.name,
+                    "product": products[0].product if products else None,
+                }
+            )
         self.controller.set_customer(call_id, customer_id)
         self.refresh()
 
@@ -153,3 +244,5 @@ class CallWorkspace(QObject):
         active = self.controller.flow.active
         if active is None or active.state is CallState.OFFERED:
             self.customer_panel.clear()
+        if active is None and self._pending_pack is not None:
+            self.offer_pack(*self._pending_pack)

@@ -28,6 +28,7 @@ from agent_desk.ui.agent_bar import AgentBar
 from agent_desk.ui.background import BackgroundOp
 from agent_desk.ui.call_workspace import CallWorkspace
 from agent_desk.ui.message_banner import MessageBanner
+from agent_desk.ui.pack_manager import PackManager
 from agent_desk.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.connection: DeskConnection | None = None
         self._notices = list(notices)  # start-up problems that outlive a reconnect
         self.connecting = False
+        self.pack_manager: PackManager | None = None
 
         self.actions_by_name = create_actions(self)
         self.agent_bar = AgentBar(self)
@@ -74,7 +76,7 @@ class MainWindow(QMainWindow):
             "scriptDock": self._dock(
                 "scriptDock",
                 self.tr("Scripts · 话术"),
-                self._empty(self.tr("The prompts for the current stage of the call appear here.")),
+                self.calls.script_panel,
                 Qt.DockWidgetArea.RightDockWidgetArea,
             ),
             "complaintDock": self._dock(
@@ -154,6 +156,8 @@ class MainWindow(QMainWindow):
         call.addActions([a["ready"], a["notReady"]])
         call.addSeparator()
         call.addActions([a["searchCustomer"], a["simulateCall"]])
+        tools = self.menuBar().addMenu(self.tr("&Tools · 工具"))
+        tools.addAction(a["packManager"])
         desk = self.menuBar().addMenu(self.tr("&Desk · 坐席"))
         desk.addActions([a["settings"], a["reconnect"], a["openLog"]])
         desk.addSeparator()
@@ -181,6 +185,7 @@ class MainWindow(QMainWindow):
         a["notReady"].triggered.connect(controller.not_ready)
         a["searchCustomer"].triggered.connect(self._focus_search)
         a["simulateCall"].triggered.connect(self.ask_simulated_call)
+        a["packManager"].triggered.connect(self.open_pack_manager)
         a["settings"].triggered.connect(self.open_settings)
         a["reconnect"].triggered.connect(self.connect_database)
         a["openLog"].triggered.connect(
@@ -195,6 +200,7 @@ class MainWindow(QMainWindow):
     # -- calls ---------------------------------------------------------------------------
 
     def start_call_sources(self) -> None:
+        self.calls.load_default_pack()
         problems = self.calls.start_sources(self.settings, self.paths)
         self._notices.extend(problems)
         bridge = self.calls.bridge
@@ -243,6 +249,10 @@ class MainWindow(QMainWindow):
         """Open the database off the GUI thread; the window stays usable meanwhile."""
         url, agent_no = self.db_url, self.settings.agent_no
         self.calls.attach(None)
+        if self.pack_manager is not None:  # it holds the old database's sessions
+            self.pack_manager.close()
+            self.pack_manager.deleteLater()
+            self.pack_manager = None
         self._close_database()
         self._apply_identity(None)
         self.connecting = True
@@ -301,7 +311,27 @@ class MainWindow(QMainWindow):
         takes_calls = identity is not None and identity.can(Capability.TAKE_CALLS)
         self.calls.call_panel.setVisible(takes_calls)
         self.actions_by_name["searchCustomer"].setEnabled(takes_calls)
+        self.actions_by_name["packManager"].setEnabled(
+            identity is not None and identity.can(Capability.MANAGE_PACKS)
+        )
         self._enable_call_actions()
+
+    # -- trainers ------------------------------------------------------------------------
+
+    def open_pack_manager(self) -> PackManager | None:
+        identity, connection = self.identity, self.connection
+        if identity is None or connection is None or not identity.can(Capability.MANAGE_PACKS):
+            return None
+        if self.pack_manager is None:
+            writable = connection.database.writable
+            self.pack_manager = PackManager(
+                connection.database.sessions if writable else None, identity.agent_id, self
+            )
+            # This desk need not wait for its next poll to use what its trainer published.
+            self.pack_manager.published.connect(lambda _name: self.calls.packs.poll())
+        self.pack_manager.show()
+        self.pack_manager.raise_()
+        return self.pack_manager
 
     # -- settings ------------------------------------------------------------------------
 
