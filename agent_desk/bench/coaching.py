@@ -92,6 +92,13 @@ _CONTINUATION = "客户再次来电询问进度，已告知预计明天上午完
 
 
 def run(options: BenchOptions) -> Iterator[dict[str, Any]]:
+    yield from _coach_figures(options)
+    from agent_desk.bench import packs
+
+    yield from packs.run(options)
+
+
+def _coach_figures(options: BenchOptions) -> Iterator[dict[str, Any]]:
     rng = random.Random(SEED)
     phrases = coach_phrases(rng, PHRASES)
     note = operator_note(rng, NOTE_CHARS)

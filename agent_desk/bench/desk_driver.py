@@ -47,6 +47,9 @@ class DeskDriver:
             recorder.flush()  # a real shift never queues this much; keep the bench honest
         return self._painted[0]
 
+    def wait_until(self, done: object) -> None:
+        self._wait(done)
+
     def _wait(self, done: object) -> None:
         assert callable(done)
         if done():

@@ -82,3 +82,20 @@ def test_the_database_allows_one_active_pack(engine: Engine) -> None:
         activate_pack(session, "b", "1", None)  # the proper way switches atomically
         current = active_pack(session)
         assert current is not None and current.pack_id == "b"
+
+
+def test_a_pack_that_fails_validation_can_never_become_active(engine: Engine) -> None:
+    """Even if invalid content reached the table by another road, activation re-validates."""
+    from sqlalchemy.orm import sessionmaker
+
+    from agent_desk.core.scripts import PackInvalid
+    from agent_desk.store.pack_publishing import activate_version
+
+    with Session(engine) as session, session.begin():
+        publish_pack(session, "broken", "1.0.0", "pack: broken\nversion: [not, valid]\n", "c",
+                     None)
+    with pytest.raises(PackInvalid) as invalid:
+        activate_version(sessionmaker(engine), "broken", "1.0.0", None)
+    assert invalid.value.problems
+    with Session(engine) as session:
+        assert active_pack(session) is None
