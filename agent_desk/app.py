@@ -30,6 +30,7 @@ def parse_desk_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="agent-desk", add_help=False)
     parser.add_argument("--db", default=None)
     parser.add_argument("--cti-port", type=int, default=None)
+    parser.add_argument("--open", dest="open_link", default=None)
     args, _qt_args = parser.parse_known_args(list(argv)[1:])
     return args
 
@@ -70,6 +71,8 @@ def launch(argv: Sequence[str]) -> MainWindow:
     window.start_call_sources()
     if window.calls.bridge is not None:
         print(f"agent-desk: {window.calls.bridge.describe()}", flush=True)
+    if args.open_link:
+        window.open_replay(args.open_link)  # waits for the database, then opens there
     window.connect_database()
     log.info(
         "agent-desk %s started in %.0f ms; log %s",

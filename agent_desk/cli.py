@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"agent-desk {__version__}")
     parser.add_argument("--cti-port", type=int, metavar="PORT", help="CTI bridge port")
+    parser.add_argument(
+        "--open",
+        metavar="LINK",
+        dest="open_link",
+        help="open the desk at agent-desk://session/ID?t=SECONDS (replay)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     db = commands.add_parser("db", help="database: upgrade, login, seed-demo, status")

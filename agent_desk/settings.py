@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from agent_desk.core.calls import DEFAULT_WRAP_UP_LABELS, WrapUpPolicy
+from agent_desk.core.complaints import DEFAULT_CATEGORIES, Choice, parse_categories
 from agent_desk.paths import UserPaths, user_paths
 
 DEFAULT_AGENT_NO = "1001"
@@ -38,7 +39,30 @@ class Settings:
         ]
     )
     wrap_up_default: str = "other"
+    # Complaint categories, "code=中文 · English", and the departments a complaint goes to.
+    complaint_categories: list[str] = field(
+        default_factory=lambda: [f"{c.code}={c.zh} · {c.en}" for c in DEFAULT_CATEGORIES]
+    )
+    complaint_departments: list[str] = field(
+        default_factory=lambda: [
+            "售后服务部 · After-sales",
+            "维修中心 · Repair centre",
+            "物流配送部 · Delivery",
+            "安装服务部 · Installation",
+            "财务部 · Billing",
+            "客户关系部 · Customer relations",
+        ]
+    )
+    repeat_window_days: int = 90
+    # Where call recordings are kept (a shared folder in a real centre); empty: the data dir.
+    recordings_root: str = ""
     after_call_work_seconds: int = 60
+
+    def complaint_category_choices(self) -> tuple[Choice, ...]:
+        try:
+            return parse_categories(self.complaint_categories)
+        except ValueError as exc:
+            raise SettingsError(f"complaint categories: {exc}") from None
 
     def wrap_up_policy(self) -> WrapUpPolicy:
         """The wrap-up rules these settings describe (SettingsError when they make none)."""
@@ -60,6 +84,9 @@ class Settings:
         if not all(isinstance(entry, str) for entry in self.wrap_up_codes):
             raise SettingsError("wrap-up codes must be text like 'repair=报修 · Repair'")
         self.wrap_up_policy()
+        self.complaint_category_choices()
+        if self.repeat_window_days < 1:
+            raise SettingsError("the repeat-fault window must be at least one day")
         if not 0 <= self.cti_port <= 65535:
             raise SettingsError(f"CTI port {self.cti_port} is not between 0 and 65535")
         if self.db_url:
@@ -110,6 +137,15 @@ def save_settings(settings: Settings, paths: UserPaths | None = None) -> Path:
     tmp.write_text(json.dumps(asdict(settings), indent=2, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)  # atomic: a crash never leaves half a config file
     return path
+
+
+def recordings_root(settings: Settings, paths: UserPaths | None = None) -> Path:
+    paths = paths or user_paths()
+    return (
+        Path(settings.recordings_root).expanduser()
+        if settings.recordings_root
+        else (paths.data_dir / "recordings")
+    )
 
 
 def resolve_db_url(settings: Settings, override: str | None, paths: UserPaths | None = None) -> str:

@@ -53,6 +53,8 @@ BENCHES: dict[str, str] = {
     "seed": "agent_desk.bench.seed",
     "screen-pop": "agent_desk.bench.screen_pop",
     "coaching": "agent_desk.bench.coaching",
+    "complaints": "agent_desk.bench.complaints",
+    "replay": "agent_desk.bench.replay",
 }
 
 

@@ -183,7 +183,8 @@ class Complaint(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # No index of its own: the composite indexes below all begin with customer_id.
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), index=True)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("call_sessions.id"), index=True)
     category: Mapped[str] = mapped_column(String(40))
@@ -194,7 +195,8 @@ class Complaint(Base):
     department: Mapped[str] = mapped_column(String(60), default="", server_default="")
     assignee: Mapped[str] = mapped_column(String(60), default="", server_default="")
     callback_number: Mapped[str] = mapped_column(String(20), default="", server_default="")
-    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    # Indexed by ix_complaints_status_promised, which begins with it.
+    status: Mapped[str] = mapped_column(String(20), default="received")
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
@@ -203,15 +205,25 @@ class Complaint(Base):
         Timestamp, server_default=func.now(), onupdate=func.now()
     )
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The handler's working notes, and the latest supervisor hand-off (the trail keeps all).
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    escalated_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    escalation_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     events: Mapped[list[ComplaintEvent]] = relationship(
-        back_populates="complaint", order_by="ComplaintEvent.at"
+        back_populates="complaint", order_by="ComplaintEvent.id"
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
-    # The screen pop's open complaints and the history's newest-first complaint page.
     __table_args__ = (
+        # The screen pop's open complaints and the history's newest-first complaint page.
         Index("ix_complaints_customer_status", "customer_id", "status"),
         Index("ix_complaints_customer_created", "customer_id", "created_at"),
+        # Repeat-fault detection: the newest complaints about one product in one category.
+        Index("ix_complaints_repeat", "customer_id", "purchase_id", "category", "created_at"),
+        # Callbacks due: the team's list, and one operator's own.
+        Index("ix_complaints_status_promised", "status", "promised_reply_at"),
+        Index("ix_complaints_creator_promised", "created_by_id", "promised_reply_at"),
     )
 
 
@@ -229,6 +241,9 @@ class ComplaintEvent(Base):
     to_status: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # The complaint's version this change produced: a desk holding version N reads the
+    # changes it missed as the events above N (optimistic-lock conflicts).
+    version: Mapped[int | None] = mapped_column(Integer)
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
 
@@ -272,4 +287,9 @@ class QAEvaluation(Base):
     total: Mapped[float | None] = mapped_column()
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
+    # "calibration": a second team lead scoring the call to compare; never the agent's score.
+    kind: Mapped[str] = mapped_column(
+        String(20), default="evaluation", server_default="evaluation"
+    )
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     __table_args__ = (UniqueConstraint("session_id", "evaluator_id", "revision"),)

@@ -49,6 +49,18 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ring this desk from a number you type (training and demos)",
     ),
     ActionSpec(
+        "newComplaint",
+        "New &complaint · 新建投诉",
+        "Ctrl+Shift+C",
+        "Open the complaint form, filled in from the caller's record",
+    ),
+    ActionSpec(
+        "sessionReplay",
+        "&Replay and score sessions… · 录音回放质检",
+        "Ctrl+Shift+R",
+        "Replay recorded sessions in time with what happened on screen, and score them",
+    ),
+    ActionSpec(
         "packManager",
         "Script &packs… · 话术包管理",
         "Ctrl+Shift+K",

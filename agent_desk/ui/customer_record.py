@@ -9,7 +9,7 @@ import datetime as dt
 import html
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -66,6 +66,7 @@ def promise_text(promise: PromiseLine) -> str:
 
 class CustomerRecord(QWidget):
     historyPainted = Signal()  # the history list has been painted since the last show()
+    complaintActivated = Signal(int)  # complaint id: open it (workflow, audit trail)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +114,8 @@ class CustomerRecord(QWidget):
         self.history.setUniformItemSizes(True)
         self.history.setWordWrap(False)
         self.history.viewport().installEventFilter(self)
+        self.complaints.activated.connect(self._complaint_activated)
+        self.complaints.doubleClicked.connect(self._complaint_activated)
         self._watch_paint = False
 
         splitter = QSplitter(Qt.Orientation.Vertical, self)
@@ -215,8 +218,10 @@ class CustomerRecord(QWidget):
             due = local(complaint.promised_reply_at)
             if complaint.overdue:
                 due += " — OVERDUE 已逾期"
+            reference = QStandardItem(complaint.reference)
+            reference.setData(complaint.id, Qt.ItemDataRole.UserRole)
             row = [
-                QStandardItem(complaint.reference),
+                reference,
                 QStandardItem(complaint.category),
                 QStandardItem(complaint.status),
                 QStandardItem(due),
@@ -228,6 +233,11 @@ class CustomerRecord(QWidget):
                     font.setBold(True)
                     item.setFont(font)
             model.appendRow(row)
+
+    def _complaint_activated(self, index: QModelIndex) -> None:
+        complaint_id = self.complaints_model.index(index.row(), 0).data(Qt.ItemDataRole.UserRole)
+        if complaint_id is not None:
+            self.complaintActivated.emit(int(complaint_id))
 
     @staticmethod
     def _history_line(item: HistoryItem) -> str:

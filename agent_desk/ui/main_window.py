@@ -13,22 +13,30 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QScrollArea,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
+from agent_desk.audio.peaks import shared_cache_dir
 from agent_desk.core.calls import CallState
 from agent_desk.core.roles import AgentIdentity, Capability
+from agent_desk.core.timeline import parse_session_link
 from agent_desk.paths import UserPaths
-from agent_desk.settings import Settings, resolve_db_url, save_settings
+from agent_desk.settings import Settings, recordings_root, resolve_db_url, save_settings
 from agent_desk.store.desk import DeskConnection, connect_desk
 from agent_desk.ui.actions import create_actions
 from agent_desk.ui.agent_bar import AgentBar
 from agent_desk.ui.background import BackgroundOp
 from agent_desk.ui.call_workspace import CallWorkspace
+from agent_desk.ui.callbacks_panel import CallbacksPanel
+from agent_desk.ui.complaint_desk import ComplaintDesk
+from agent_desk.ui.complaint_dialog import ComplaintDialog
+from agent_desk.ui.complaint_form import ComplaintForm
 from agent_desk.ui.message_banner import MessageBanner
 from agent_desk.ui.pack_manager import PackManager
+from agent_desk.ui.session_replay import SessionReplay
 from agent_desk.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
@@ -56,6 +64,8 @@ class MainWindow(QMainWindow):
         self._notices = list(notices)  # start-up problems that outlive a reconnect
         self.connecting = False
         self.pack_manager: PackManager | None = None
+        self.replay: SessionReplay | None = None
+        self._pending_link: str | None = None  # --open agent-desk://session/…, once connected
 
         self.actions_by_name = create_actions(self)
         self.agent_bar = AgentBar(self)
@@ -66,6 +76,15 @@ class MainWindow(QMainWindow):
         self.db_status.setAccessibleName("databaseStatus")
         self.cti_status = QLabel(self)
         self.cti_status.setObjectName("ctiStatus")
+        self.outbox_status = QLabel(self)
+        self.outbox_status.setObjectName("outboxStatus")
+        self.complaint_form = ComplaintForm(
+            settings.complaint_category_choices(), settings.complaint_departments
+        )
+        self.complaints = ComplaintDesk(
+            self.complaint_form, paths, settings.repeat_window_days, self
+        )
+        self.callbacks = CallbacksPanel()
         self.docks = {
             "customerDock": self._dock(
                 "customerDock",
@@ -82,12 +101,13 @@ class MainWindow(QMainWindow):
             "complaintDock": self._dock(
                 "complaintDock",
                 self.tr("Complaint · 投诉"),
-                self._empty(
-                    self.tr(
-                        "During a call, the complaint form opens here, filled in from the "
-                        "caller's record."
-                    )
-                ),
+                self._scrolling(self.complaint_form),
+                Qt.DockWidgetArea.BottomDockWidgetArea,
+            ),
+            "callbacksDock": self._dock(
+                "callbacksDock",
+                self.tr("Callbacks due · 待回访"),
+                self.callbacks,
                 Qt.DockWidgetArea.BottomDockWidgetArea,
             ),
         }
@@ -96,6 +116,7 @@ class MainWindow(QMainWindow):
             "customerDock": Capability.TAKE_CALLS,
             "scriptDock": None,
             "complaintDock": Capability.TAKE_CALLS,
+            "callbacksDock": Capability.TAKE_CALLS,
         }
         self._build_central()
         self._build_menus_and_toolbar()
@@ -105,6 +126,9 @@ class MainWindow(QMainWindow):
             [620, 330],
             Qt.Orientation.Horizontal,
         )
+        self.tabifyDockWidget(self.docks["complaintDock"], self.docks["callbacksDock"])
+        self.docks["complaintDock"].raise_()
+        self.statusBar().addPermanentWidget(self.outbox_status)
         self.statusBar().addPermanentWidget(self.cti_status)
         self.statusBar().addPermanentWidget(self.db_status)
         self._connect_signals()
@@ -129,6 +153,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.calls.call_panel, 1)
         self.setCentralWidget(central)
+
+    def _scrolling(self, widget: QWidget) -> QScrollArea:
+        area = QScrollArea(self)
+        area.setWidgetResizable(True)
+        area.setWidget(widget)
+        return area
 
     def _empty(self, text: str) -> QLabel:
         label = QLabel(text, self)
@@ -155,9 +185,9 @@ class MainWindow(QMainWindow):
         call.addSeparator()
         call.addActions([a["ready"], a["notReady"]])
         call.addSeparator()
-        call.addActions([a["searchCustomer"], a["simulateCall"]])
+        call.addActions([a["searchCustomer"], a["newComplaint"], a["simulateCall"]])
         tools = self.menuBar().addMenu(self.tr("&Tools · 工具"))
-        tools.addAction(a["packManager"])
+        tools.addActions([a["sessionReplay"], a["packManager"]])
         desk = self.menuBar().addMenu(self.tr("&Desk · 坐席"))
         desk.addActions([a["settings"], a["reconnect"], a["openLog"]])
         desk.addSeparator()
@@ -186,6 +216,15 @@ class MainWindow(QMainWindow):
         a["searchCustomer"].triggered.connect(self._focus_search)
         a["simulateCall"].triggered.connect(self.ask_simulated_call)
         a["packManager"].triggered.connect(self.open_pack_manager)
+        a["sessionReplay"].triggered.connect(lambda: self.open_replay())
+        a["newComplaint"].triggered.connect(self.open_complaint_form)
+        self.complaints.submitted.connect(self._complaint_submitted)
+        self.complaints.outboxChanged.connect(self._show_outbox)
+        self.complaints.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.calls.customer_panel.record.complaintActivated.connect(self.open_complaint)
+        self.callbacks.openCustomer.connect(
+            lambda cid: self.calls.customer_panel.show_customer(cid, self._current_call_id())
+        )
         a["settings"].triggered.connect(self.open_settings)
         a["reconnect"].triggered.connect(self.connect_database)
         a["openLog"].triggered.connect(
@@ -249,6 +288,12 @@ class MainWindow(QMainWindow):
         """Open the database off the GUI thread; the window stays usable meanwhile."""
         url, agent_no = self.db_url, self.settings.agent_no
         self.calls.attach(None)
+        self.complaints.attach(None, None)
+        self.callbacks.attach(None, None, everyone=False)
+        if self.replay is not None:  # it holds the old database's sessions too
+            self.replay.close()
+            self.replay.deleteLater()
+            self.replay = None
         if self.pack_manager is not None:  # it holds the old database's sessions
             self.pack_manager.close()
             self.pack_manager.deleteLater()
@@ -279,7 +324,18 @@ class MainWindow(QMainWindow):
         else:
             self.banner.clear()
         self.calls.attach(connection)
+        agent = connection.agent
+        sessions = database.sessions if database.writable and agent is not None else None
+        self.complaints.attach(sessions, agent.agent_id if agent else None)
+        self.callbacks.attach(
+            sessions,
+            agent.agent_id if agent else None,
+            everyone=agent is not None and agent.can(Capability.REPLAY_SESSIONS),
+        )
         log.info("desk on %s as agent %s", database.describe(), self.settings.agent_no)
+        if self._pending_link and connection.agent is not None:
+            link, self._pending_link = self._pending_link, None
+            self.open_replay(link)
         self.connected.emit()
 
     def _on_connect_failed(self, error: Exception) -> None:
@@ -311,10 +367,104 @@ class MainWindow(QMainWindow):
         takes_calls = identity is not None and identity.can(Capability.TAKE_CALLS)
         self.calls.call_panel.setVisible(takes_calls)
         self.actions_by_name["searchCustomer"].setEnabled(takes_calls)
+        self.actions_by_name["newComplaint"].setEnabled(takes_calls)
+        self.actions_by_name["sessionReplay"].setEnabled(identity is not None)
         self.actions_by_name["packManager"].setEnabled(
             identity is not None and identity.can(Capability.MANAGE_PACKS)
         )
         self._enable_call_actions()
+
+    # -- complaints ----------------------------------------------------------------------
+
+    def open_complaint_form(self) -> bool:
+        """The complaint form for the customer on screen (a call's, or one found by search)."""
+        result = self.calls.customer_panel.result
+        if result is None or result.pop is None:
+            self.statusBar().showMessage(
+                self.tr("Show the customer first (a call, or Ctrl+F) · 请先确认客户"), 8000
+            )
+            return False
+        pop = result.pop
+        call = self.calls.controller.flow.active
+        number = result.e164 or (pop.customer.phones[0] if pop.customer.phones else "")
+        self.complaint_form.start(
+            pop.customer.id, pop.customer.name, pop.products, number, call.call_id if call else None
+        )
+        self.docks["complaintDock"].show()
+        self.docks["complaintDock"].raise_()
+        self.calls.script_panel.show_stage("complaint")
+        return True
+
+    def _complaint_submitted(self, call_id: str, reference: str, promised: str) -> None:
+        if call_id:
+            self.calls.controller.record(
+                call_id, "complaint_submitted", reference=reference, promised_reply_at=promised
+            )
+        self.callbacks.refresh()
+        result = self.calls.customer_panel.result
+        if result is not None and result.pop is not None:  # the new promise shows at once
+            self.calls.customer_panel.show_customer(result.pop.customer.id, call_id)
+
+    def open_complaint(self, complaint_id: int) -> ComplaintDialog | None:
+        connection, identity = self.connection, self.identity
+        if connection is None or not connection.database.writable:
+            return None
+        dialog = ComplaintDialog(
+            connection.database.sessions,
+            complaint_id,
+            identity.agent_id if identity else None,
+            self,
+        )
+        dialog.changed.connect(lambda _cid: self._complaint_changed())
+        dialog.open()
+        return dialog
+
+    def _complaint_changed(self) -> None:
+        self.callbacks.refresh()
+        result = self.calls.customer_panel.result
+        if result is not None and result.pop is not None:
+            self.calls.customer_panel.show_customer(result.pop.customer.id, self._current_call_id())
+
+    def _show_outbox(self, waiting: int, error: str) -> None:
+        if waiting:
+            self.outbox_status.setText(self.tr("Outbox 待发送: {0}").format(waiting))
+            self.outbox_status.setToolTip(error or self.tr("Sent when the database is back"))
+        else:
+            self.outbox_status.clear()
+
+    def _current_call_id(self) -> str:
+        call = self.calls.controller.flow.active
+        return call.call_id if call else ""
+
+    # -- team leads ----------------------------------------------------------------------
+
+    def open_replay(self, link: str | None = None) -> SessionReplay | None:
+        """The replay window; with `agent-desk://session/ID?t=S`, at that moment."""
+        identity, connection = self.identity, self.connection
+        if identity is None or connection is None:
+            self._pending_link = link
+            return None
+        if self.replay is None:
+            root = recordings_root(self.settings, self.paths)
+            self.replay = SessionReplay(
+                connection.database.sessions,
+                identity,
+                root,
+                shared_cache_dir(root),
+                self.calls.script_panel.pack,
+                self,
+            )
+        self.replay.pack = self.calls.script_panel.pack
+        self.replay.show()
+        self.replay.raise_()
+        if link:
+            try:
+                session_id, at_ms = parse_session_link(link)
+            except ValueError as exc:
+                self.statusBar().showMessage(str(exc), 8000)
+            else:
+                self.replay.open_session(session_id, at_ms)
+        return self.replay
 
     # -- trainers ------------------------------------------------------------------------
 
@@ -365,5 +515,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.calls.stop()
+        self.complaints.close()
         self._close_database()
         super().closeEvent(event)

@@ -92,8 +92,7 @@ def test_a_pack_that_fails_validation_can_never_become_active(engine: Engine) ->
     from agent_desk.store.pack_publishing import activate_version
 
     with Session(engine) as session, session.begin():
-        publish_pack(session, "broken", "1.0.0", "pack: broken\nversion: [not, valid]\n", "c",
-                     None)
+        publish_pack(session, "broken", "1.0.0", "pack: broken\nversion: [not, valid]\n", "c", None)
     with pytest.raises(PackInvalid) as invalid:
         activate_version(sessionmaker(engine), "broken", "1.0.0", None)
     assert invalid.value.problems

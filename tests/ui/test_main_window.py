@@ -48,7 +48,7 @@ def test_first_run_opens_the_desk_as_the_demo_operator(
     assert "王小燕" in label(window, "agentIdentity") and "1001" in label(window, "agentIdentity")
     assert label(window, "agentState") == "Not ready · 未就绪"
     assert label(window, "databaseStatus").startswith(f"SQLite {desk_home.data_dir}")
-    assert visible_docks(window) == {"customerDock", "scriptDock", "complaintDock"}
+    assert visible_docks(window) == {"customerDock", "scriptDock", "complaintDock", "callbacksDock"}
     assert not window.banner.isVisible()
     assert desk_home.log_file.exists()
     assert "desk on SQLite" in desk_home.log_file.read_text(encoding="utf-8")
@@ -68,8 +68,8 @@ def test_ready_and_not_ready_by_keyboard(launch_desk: LaunchDesk, qtbot: QtBot) 
 @pytest.mark.parametrize(
     ("role", "docks", "takes_calls"),
     [
-        (Role.OPERATOR, {"customerDock", "scriptDock", "complaintDock"}, True),
-        (Role.TEAM_LEAD, {"customerDock", "scriptDock", "complaintDock"}, True),
+        (Role.OPERATOR, {"customerDock", "scriptDock", "complaintDock", "callbacksDock"}, True),
+        (Role.TEAM_LEAD, {"customerDock", "scriptDock", "complaintDock", "callbacksDock"}, True),
         (Role.TRAINER, {"scriptDock"}, False),
     ],
 )

@@ -1,0 +1,409 @@
+"""Waveform peaks: the smallest and largest sample of every 20 ms, for drawing a whole call.
+
+A recording is decoded by ffmpeg to 8 kHz mono 16-bit PCM on a pipe and reduced chunk by
+chunk (numpy), so an hour-long call never sits in memory as PCM: only its peaks do, 50 pairs
+a second, 720 KB for an hour. Decoding is the cost (an hour of Opus is about 3 s of one
+core), so a long file is cut into as many time slices as there are cores (up to 4), each
+decoded by its own ffmpeg.
+
+Peaks are computed once: `load_or_compute_peaks` keeps them in a cache folder, one small
+binary file per recording, named by the recording's checksum (so a re-imported or changed
+recording never shows stale peaks), and an import can write them as a by-product
+(`import_recording_with_peaks`), so even the first replay reads them from the cache. Put the
+cache next to the recordings (`<recordings root>/.peaks`) and every desk shares it.
+
+Cache file: a 32-byte header, then (min, max) int16 little-endian pairs, one per bucket:
+    magic b"ADPK" · format version u16 · buckets per second u16 · sample rate u32 ·
+    duration ms u64 · bucket count u64 · 4 reserved bytes
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import os
+import struct
+import subprocess
+import tempfile
+import threading
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from agent_desk.audio.recordings import (
+    PEAKS_RATE,
+    RecordingCorrupt,
+    RecordingInfo,
+    check_file,
+    ffmpeg_path,
+    file_checksum,
+    import_recording,
+    new_temp_file,
+)
+
+log = logging.getLogger(__name__)
+
+BUCKETS_PER_SECOND = 50
+MAGIC = b"ADPK"
+FORMAT_VERSION = 1
+_HEADER = struct.Struct("<4sHHIQQ4x")
+_CHUNK = 64 * 1024
+# Below this a single ffmpeg is quicker than starting several.
+PARALLEL_FROM_S = 300.0
+MAX_WORKERS = 4
+# A decoder started mid-file fades in over its first frames (Opus needs 80 ms of history),
+# so each later slice starts this much early and drops what it decoded before its start.
+PREROLL_S = 1
+
+Int16Array = npt.NDArray[np.int16]
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """min/max per bucket of `1000 / buckets_per_second` ms; the last bucket may be shorter."""
+
+    duration_ms: int
+    sample_rate: int  # of the PCM the peaks were taken from
+    buckets_per_second: int
+    mins: array[int]  # array('h')
+    maxs: array[int]
+
+    def __len__(self) -> int:
+        return len(self.mins)
+
+    @property
+    def bucket_ms(self) -> float:
+        return 1000 / self.buckets_per_second
+
+    def bucket_at(self, position_ms: int) -> int:
+        """The bucket that holds `position_ms` (clamped to the recording)."""
+        if not self.mins:
+            return 0
+        return min(max(int(position_ms * self.buckets_per_second // 1000), 0), len(self) - 1)
+
+    def columns(
+        self, width: int, start_ms: int = 0, end_ms: int | None = None
+    ) -> tuple[array[int], array[int]]:
+        """(mins, maxs) of `width` pixel columns spanning start..end: what a view draws.
+
+        Each column takes the extremes of the buckets under it, so a short loud word never
+        disappears when a whole hour is squeezed into a few hundred pixels.
+        """
+        if width <= 0 or not self.mins:
+            return array("h"), array("h")
+        end = self.duration_ms if end_ms is None else end_ms
+        first = self.bucket_at(start_ms)
+        last = max(first + 1, min(len(self), math.ceil(end * self.buckets_per_second / 1000)))
+        mins = np.frombuffer(self.mins, dtype=np.int16)[first:last]
+        maxs = np.frombuffer(self.maxs, dtype=np.int16)[first:last]
+        edges = np.linspace(0, len(mins), width + 1).astype(np.int64)
+        starts = np.minimum(edges[:-1], len(mins) - 1)
+        # Narrower than a bucket: a column repeats the bucket under it.
+        col_min = np.minimum.reduceat(mins, starts)
+        col_max = np.maximum.reduceat(maxs, starts)
+        return _to_array(col_min), _to_array(col_max)
+
+
+class PeakAccumulator:
+    """Feed 16-bit little-endian mono PCM in any chunk sizes; `peaks()` at the end."""
+
+    def __init__(
+        self, sample_rate: int = PEAKS_RATE, buckets_per_second: int = BUCKETS_PER_SECOND
+    ) -> None:
+        if buckets_per_second <= 0 or sample_rate % buckets_per_second:
+            raise ValueError(
+                f"{buckets_per_second} buckets per second do not divide {sample_rate} Hz"
+            )
+        self.sample_rate = sample_rate
+        self.buckets_per_second = buckets_per_second
+        self.per_bucket = sample_rate // buckets_per_second
+        self.samples = 0
+        self._odd = b""  # a pipe read may end in the middle of a sample
+        self._rest: Int16Array = np.empty(0, dtype=np.int16)
+        self._mins: list[Int16Array] = []
+        self._maxs: list[Int16Array] = []
+
+    def feed(self, data: bytes) -> None:
+        if self._odd:
+            data = self._odd + data
+        keep = len(data) & 1
+        self._odd = data[len(data) - keep :] if keep else b""
+        samples = np.frombuffer(data, dtype="<i2", count=(len(data) - keep) // 2)
+        self.samples += len(samples)
+        if len(self._rest):
+            samples = np.concatenate((self._rest, samples))
+        full = len(samples) // self.per_bucket * self.per_bucket
+        if full:
+            buckets = samples[:full].reshape(-1, self.per_bucket)
+            self._mins.append(buckets.min(axis=1))
+            self._maxs.append(buckets.max(axis=1))
+        self._rest = samples[full:].copy()
+
+    def mins_maxs(self, buckets: int | None = None) -> tuple[Int16Array, Int16Array]:
+        """What was fed, as arrays; `buckets` pads with silence or cuts to exactly that many."""
+        mins = list(self._mins)
+        maxs = list(self._maxs)
+        if len(self._rest):
+            mins.append(np.array([self._rest.min()], dtype=np.int16))
+            maxs.append(np.array([self._rest.max()], dtype=np.int16))
+        lo = np.concatenate(mins) if mins else np.empty(0, dtype=np.int16)
+        hi = np.concatenate(maxs) if maxs else np.empty(0, dtype=np.int16)
+        if buckets is not None:
+            lo, hi = _fit(lo, buckets), _fit(hi, buckets)
+        return lo, hi
+
+    def peaks(self) -> Peaks:
+        lo, hi = self.mins_maxs()
+        return Peaks(
+            duration_ms=self.samples * 1000 // self.sample_rate,
+            sample_rate=self.sample_rate,
+            buckets_per_second=self.buckets_per_second,
+            mins=_to_array(lo),
+            maxs=_to_array(hi),
+        )
+
+
+# -- computing ---------------------------------------------------------------------------------
+
+
+def compute_peaks(
+    path: Path, buckets_per_second: int = BUCKETS_PER_SECOND, *, workers: int | None = None
+) -> Peaks:
+    """Decode `path` (any format ffmpeg reads) and reduce it to peaks, streaming.
+
+    `workers` caps the parallel slices (default: the cores, at most 4; 1 for short files).
+    """
+    path = Path(path)
+    check_file(path)
+    duration_s = _duration_s(path)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if duration_s is None or duration_s < PARALLEL_FROM_S:
+        workers = 1
+    if workers <= 1 or duration_s is None:
+        accumulator = PeakAccumulator(PEAKS_RATE, buckets_per_second)
+        _decode_into(path, None, None, accumulator)
+        return accumulator.peaks()
+
+    # Slices on whole seconds, so each starts on a bucket boundary.
+    seconds = math.ceil(duration_s)
+    step = math.ceil(seconds / workers)
+    starts = list(range(0, seconds, step))
+    slices = [PeakAccumulator(PEAKS_RATE, buckets_per_second) for _ in starts]
+    failures: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            last = i == len(starts) - 1
+            lead = PREROLL_S if i else 0
+            length = None if last else step + lead
+            _decode_into(path, starts[i] - lead, length, slices[i])
+        except BaseException as exc:  # handed to the caller's thread below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(starts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    # A slice decodes to within a few samples of its length: fit each to its exact bucket
+    # count so no later bucket shifts in time.
+    lows, highs = [], []
+    lead_buckets = PREROLL_S * buckets_per_second
+    for i, accumulator in enumerate(slices):
+        last = i == len(slices) - 1
+        skip = lead_buckets if i else 0
+        lo, hi = accumulator.mins_maxs(None if last else step * buckets_per_second + skip)
+        lows.append(lo[skip:])
+        highs.append(hi[skip:])
+    tail = max(slices[-1].samples - (PREROLL_S * PEAKS_RATE if len(slices) > 1 else 0), 0)
+    samples = step * PEAKS_RATE * (len(slices) - 1) + tail
+    return Peaks(
+        duration_ms=samples * 1000 // PEAKS_RATE,
+        sample_rate=PEAKS_RATE,
+        buckets_per_second=buckets_per_second,
+        mins=_to_array(np.concatenate(lows)),
+        maxs=_to_array(np.concatenate(highs)),
+    )
+
+
+def load_or_compute_peaks(
+    path: Path,
+    cache_dir: Path,
+    buckets_per_second: int = BUCKETS_PER_SECOND,
+    *,
+    checksum: str | None = None,
+) -> Peaks:
+    """The cached peaks of `path`, computing and caching them the first time.
+
+    `checksum` (the sha256 the database holds for the recording) saves hashing the file.
+    A cache that cannot be read is recomputed; one that cannot be written is only logged:
+    neither ever stops a replay.
+    """
+    path = Path(path)
+    check_file(path)
+    key = checksum or file_checksum(path)
+    cached = cache_file(cache_dir, key, buckets_per_second)
+    peaks = read_peaks(cached)
+    if peaks is not None and peaks.buckets_per_second == buckets_per_second:
+        return peaks
+    peaks = compute_peaks(path, buckets_per_second)
+    try:
+        write_peaks(cached, peaks)
+    except OSError as exc:
+        log.warning("waveform cache %s not written: %s", cached, exc)
+    return peaks
+
+
+def import_recording_with_peaks(
+    source: Path,
+    root: Path,
+    session_key: str,
+    cache_dir: Path,
+    *,
+    recorded_on: dt.date | None = None,
+    buckets_per_second: int = BUCKETS_PER_SECOND,
+) -> tuple[RecordingInfo, Peaks]:
+    """`import_recording`, and the stored audio's peaks cached on the way (no second decode)."""
+    accumulator = PeakAccumulator(PEAKS_RATE, buckets_per_second)
+    info = import_recording(
+        source, root, session_key, recorded_on=recorded_on, pcm_hook=accumulator.feed
+    )
+    peaks = accumulator.peaks()
+    try:
+        write_peaks(cache_file(cache_dir, info.checksum, buckets_per_second), peaks)
+    except OSError as exc:
+        log.warning("waveform cache for %s not written: %s", info.path, exc)
+    return info, peaks
+
+
+# -- the cache file ----------------------------------------------------------------------------
+
+
+def shared_cache_dir(recordings_root: Path) -> Path:
+    """The peaks cache beside the recordings, so every desk reads what an import wrote."""
+    return Path(recordings_root) / ".peaks"
+
+
+def cache_file(cache_dir: Path, checksum: str, buckets_per_second: int) -> Path:
+    return Path(cache_dir) / f"{checksum}-{buckets_per_second}.peaks"
+
+
+def write_peaks(target: Path, peaks: Peaks) -> None:
+    """Write atomically: a desk reading the shared cache never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    header = _HEADER.pack(
+        MAGIC,
+        FORMAT_VERSION,
+        peaks.buckets_per_second,
+        peaks.sample_rate,
+        peaks.duration_ms,
+        len(peaks),
+    )
+    pairs = np.empty((len(peaks), 2), dtype="<i2")
+    pairs[:, 0] = np.frombuffer(peaks.mins, dtype=np.int16)
+    pairs[:, 1] = np.frombuffer(peaks.maxs, dtype=np.int16)
+    tmp = new_temp_file(target.parent, ".peaks.")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(header)
+            f.write(pairs.tobytes())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_peaks(source: Path) -> Peaks | None:
+    """The peaks in a cache file, or None when it is missing or not a whole, valid file."""
+    try:
+        data = Path(source).read_bytes()
+    except OSError:
+        return None
+    if len(data) < _HEADER.size:
+        return None
+    magic, version, per_second, rate, duration_ms, count = _HEADER.unpack_from(data)
+    if magic != MAGIC or version != FORMAT_VERSION or len(data) != _HEADER.size + 4 * count:
+        log.warning("waveform cache %s is damaged; computing the peaks again", source)
+        return None
+    pairs = np.frombuffer(data, dtype="<i2", offset=_HEADER.size).reshape(-1, 2)
+    return Peaks(
+        duration_ms=duration_ms,
+        sample_rate=rate,
+        buckets_per_second=per_second,
+        mins=_to_array(pairs[:, 0]),
+        maxs=_to_array(pairs[:, 1]),
+    )
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _decode_into(
+    path: Path, start_s: int | None, length_s: int | None, accumulator: PeakAccumulator
+) -> None:
+    command = [ffmpeg_path(), "-nostdin", "-hide_banner", "-nostats", "-v", "error"]
+    if start_s:
+        command += ["-ss", str(start_s)]
+    if length_s is not None:
+        command += ["-t", str(length_s)]
+    command += [
+        "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(accumulator.sample_rate),
+        "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+        )
+        assert process.stdout is not None
+        try:
+            while block := process.stdout.read(_CHUNK):
+                accumulator.feed(block)
+            returncode = process.wait()
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            process.stdout.close()
+        if returncode != 0:
+            errors.seek(0)
+            detail = errors.read()[-4000:].decode("utf-8", "replace")
+            log.warning("ffmpeg could not decode %s for its waveform:\n%s", path, detail)
+            raise RecordingCorrupt(path, "a damaged audio file: its waveform cannot be drawn")
+
+
+def _duration_s(path: Path) -> float | None:
+    """The container's own idea of the length (a quick ffprobe), only to plan the slices."""
+    result = subprocess.run(
+        [
+            "ffprobe", "-v", "error", "-show_entries", "format=duration",
+            "-of", "default=noprint_wrappers=1:nokey=1", str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    try:
+        seconds = float(result.stdout.strip())
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+def _fit(values: Int16Array, count: int) -> Int16Array:
+    if len(values) >= count:
+        return values[:count]
+    return np.concatenate((values, np.zeros(count - len(values), dtype=np.int16)))
+
+
+def _to_array(values: Sequence[int] | Int16Array) -> array[int]:
+    out = array("h")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.int16).tobytes())
+    return out
