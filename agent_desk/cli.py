@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agent_desk.commands.crm",
     "agent_desk.commands.call",
     "agent_desk.commands.pack",
+    "agent_desk.commands.recordings",
 )
 
 

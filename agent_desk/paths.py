@@ -32,6 +32,11 @@ class UserPaths:
         return self.log_dir / "agent-desk.log"
 
     @property
+    def recordings_dir(self) -> Path:
+        """Where recordings go when the settings name no shared folder."""
+        return self.data_dir / "recordings"
+
+    @property
     def default_sqlite_file(self) -> Path:
         return self.data_dir / "agent-desk.sqlite3"
 

@@ -56,6 +56,8 @@ class Settings:
     repeat_window_days: int = 90
     # Where call recordings are kept (a shared folder in a real centre); empty: the data dir.
     recordings_root: str = ""
+    # The microphone the desk records calls from (its description); empty: the default.
+    audio_input: str = ""
     after_call_work_seconds: int = 60
 
     def complaint_category_choices(self) -> tuple[Choice, ...]:
@@ -140,12 +142,9 @@ def save_settings(settings: Settings, paths: UserPaths | None = None) -> Path:
 
 
 def recordings_root(settings: Settings, paths: UserPaths | None = None) -> Path:
-    paths = paths or user_paths()
-    return (
-        Path(settings.recordings_root).expanduser()
-        if settings.recordings_root
-        else (paths.data_dir / "recordings")
-    )
+    if settings.recordings_root:
+        return Path(settings.recordings_root).expanduser()
+    return (paths or user_paths()).recordings_dir
 
 
 def resolve_db_url(settings: Settings, override: str | None, paths: UserPaths | None = None) -> str:

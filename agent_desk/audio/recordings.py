@@ -236,7 +236,7 @@ def import_recording(
 
 def default_root(paths: UserPaths) -> Path:
     """Where recordings go when settings name no shared folder: the desk's own data folder."""
-    return paths.data_dir / "recordings"
+    return paths.recordings_dir
 
 
 def recording_path(root: Path, ref: str) -> Path:

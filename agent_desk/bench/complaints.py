@@ -16,12 +16,14 @@ product, so repeat detection links and escalates them.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import multiprocessing as mp
 import random
 import socket
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +161,7 @@ def _url_text(url: URL) -> str:
     return url.render_as_string(hide_password=False)
 
 
-# -- (a) latency ------------------------------------------------------------------------------------
+# -- (a) latency -----------------------------------------------------------------------------------
 
 
 def _latency(
@@ -184,8 +186,10 @@ def _latency(
             direct,
             repeats_linked=repeats,
         )
-        with tempfile.TemporaryDirectory(prefix="agent-desk-bench-outbox-") as tmp:
-            outbox = Outbox(Path(tmp) / "outbox.sqlite3")
+        with (
+            tempfile.TemporaryDirectory(prefix="agent-desk-bench-outbox-") as tmp,
+            Outbox(Path(tmp) / "outbox.sqlite3") as outbox,
+        ):
             queued = _drafts(2, submits, customers, "desk")
             desk: list[float] = []
             for d in queued:
@@ -202,7 +206,7 @@ def _latency(
         engine.dispose()
 
 
-# -- (b) throughput ---------------------------------------------------------------------------------
+# -- (b) throughput --------------------------------------------------------------------------------
 
 PHASES = ("transaction", "autocommit")
 
@@ -305,7 +309,18 @@ def _count_keys(url: URL) -> dict[str, tuple[int, int]]:
         engine.dispose()
 
 
-# -- (c) outbox drain -------------------------------------------------------------------------------
+# -- (c) outbox drain ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _quiet_outbox_log() -> Iterator[None]:
+    logger = logging.getLogger("agent_desk.store.outbox")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _closed_port() -> int:
@@ -318,8 +333,11 @@ def _outbox_drain(url: URL, agent: int, customers: int, size: str) -> Iterator[d
     away = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/away")
     engine = make_engine(url)
     try:
-        with tempfile.TemporaryDirectory(prefix="agent-desk-bench-outbox-") as tmp:
-            outbox = Outbox(Path(tmp) / "outbox.sqlite3")
+        with (
+            tempfile.TemporaryDirectory(prefix="agent-desk-bench-outbox-") as tmp,
+            Outbox(Path(tmp) / "outbox.sqlite3") as outbox,
+            _quiet_outbox_log(),  # ten thousand "kept in the outbox" warnings say nothing new
+        ):
             drafts = _drafts(3, OUTBOX_ITEMS, customers, "ob")
             filling = time.perf_counter()
             for d in drafts:

@@ -42,12 +42,15 @@ class CallController(QObject):
     callFinished = Signal(str)  # call id: wrap-up done or missed
     problem = Signal(str)  # an action the rules refused, in words for the operator
     recordingProblem = Signal(str)  # "" once the database takes the session again
+    recordingReady = Signal(str, str)  # call id, audio file: the call is done, store it
+    flowEvent = Signal(object)  # every CallFlowEvent, after the flow has moved
     _arrived = Signal(object, float)  # from source threads to the GUI thread
 
     def __init__(self, policy: WrapUpPolicy | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.flow = CallFlow(policy)
         self.recorder: SessionRecorder | None = None
+        self._recordings: dict[str, str] = {}  # call id -> the phone system's recording
         self._calls: dict[str, Call] = {}  # until recorded as finished: the flow lets go first
         self._arrived.connect(self._on_arrived)
         self._acw_timer = QTimer(self)
@@ -131,6 +134,13 @@ class CallController(QObject):
         if self.recorder is not None:
             self.recorder.set_customer(call_id, customer_id, now())
 
+    def set_recording(self, call_id: str, path: str) -> None:
+        """The desk's own capture of a call: stored once the call is done (unless the phone
+        system sent its recording, which is the better copy)."""
+        self._recordings.setdefault(call_id, path)
+        if not self.flow.has_call(call_id):
+            self.recordingReady.emit(call_id, self._recordings.pop(call_id))
+
     def close_abandoned(self, call_id: str) -> None:
         """A call that rang while the desk stopped: recorded as missed, not shown again."""
         if self.recorder is not None:
@@ -153,6 +163,8 @@ class CallController(QObject):
 
     def _on_arrived(self, event: CallEvent, arrived: float) -> None:
         at = event.received_at
+        if event.recording:  # usually with "ended": kept until the session is finished
+            self._recordings[event.call_id] = event.recording
         try:
             events = self.flow.apply_switch_event(event.event, event.call_id, event.ani, at=at)
         except CallFlowError as exc:
@@ -175,6 +187,7 @@ class CallController(QObject):
         for event in events:
             if record:
                 self._record(event)
+            self.flowEvent.emit(event)
             if isinstance(event, CallRinging) and arrived is not None:
                 self.ringing.emit(event.call_id, event.number, arrived)
             elif isinstance(event, CallRinging):  # a queued call reaching the agent
@@ -204,6 +217,9 @@ class CallController(QObject):
             recorder.event(call_id, event.kind, event.at, **event_payload(event))
         if isinstance(event, WrapUpDone | CallMissed):
             call = self._calls.pop(call_id, None)
+            recording = self._recordings.pop(call_id, None)
+            if recording is not None:
+                self.recordingReady.emit(call_id, recording)
             if recorder is not None:
                 code = event.code if isinstance(event, WrapUpDone) else None
                 defaulted = event.defaulted if isinstance(event, WrapUpDone) else False

@@ -5,10 +5,12 @@ and routes its actions here."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from agent_desk.core.calls import CallState, WrapUpPolicy
+from agent_desk.audio.attach import Attached, attach_call_recording
+from agent_desk.core.calls import CallAnswered, CallEnded, CallState, WrapUpPolicy
 from agent_desk.core.coaching import Coach
 from agent_desk.core.pack_coach import coach_for
 from agent_desk.core.scripts import ScriptPack, load_default_pack
@@ -18,6 +20,7 @@ from agent_desk.store.desk import DeskConnection
 from agent_desk.telephony.cti_bridge import CtiBridge, CtiBridgeError
 from agent_desk.telephony.simulator import CallSimulator, SimulatorError
 from agent_desk.ui.background import BackgroundOp
+from agent_desk.ui.call_capture import CallCapture
 from agent_desk.ui.call_controller import CallController
 from agent_desk.ui.call_panel import CallPanel
 from agent_desk.ui.coaching import CoachedText, warning_payload
@@ -42,6 +45,8 @@ class CallWorkspace(QObject):
             self.call_panel.notes, self.call_panel.coaching_warnings, self
         )
         self.packs = PackWatcher(self)
+        self.recordings_root: Path | None = None
+        self.capture = CallCapture(parent=self)
         # a pack that waits for the call to end: pack, origin, coach
         self._pending_pack: tuple[ScriptPack, str, Coach | None] | None = None
         self.simulator = CallSimulator()
@@ -58,6 +63,10 @@ class CallWorkspace(QObject):
         c.callFinished.connect(self._finished)
         c.problem.connect(self.problem)
         c.recordingProblem.connect(lambda msg: self.notice.emit(msg, "warning"))
+        c.recordingReady.connect(self.store_recording)
+        c.flowEvent.connect(self._capture_follows)
+        self.capture.captured.connect(c.set_recording)
+        self.capture.problem.connect(self.problem)
         customers.popPainted.connect(self._pop_painted)
         customers.customerIdentified.connect(self._identified)
         customers.problem.connect(self.problem)
@@ -201,6 +210,40 @@ class CallWorkspace(QObject):
         if call is not None and call.call_id in self._call_customer:
             name = self._names.get(self._call_customer[call.call_id], "")
         self.call_panel.refresh(name)
+
+    def store_recording(self, call_id: str, path: str) -> None:
+        """Convert and attach a finished call's recording, off the GUI thread; a bad file is
+        a note on the session and a message, never a broken session."""
+        recorder, sessions = self.controller.recorder, self.customer_panel.sessions
+        root = self.recordings_root
+        if recorder is None or sessions is None or root is None:
+            return
+
+        def run() -> Attached:
+            recorder.flush()  # the session row must be there before the recording is
+            return attach_call_recording(sessions, call_id, Path(path), root)
+
+        def failed(exc: Exception) -> None:
+            self.controller.record(call_id, "recording_failed", reason=str(exc))
+            self.problem.emit(self.tr("Recording of {0} not stored: {1}").format(call_id, exc))
+
+        BackgroundOp(
+            self,
+            run,
+            lambda done: self.problem.emit(
+                self.tr("Recording of {0} stored ({1:.0f} s)").format(
+                    call_id, done.info.duration_ms / 1000
+                )
+            ),
+            failed,
+        ).start()
+
+    def _capture_follows(self, event: object) -> None:
+        """The desk's own recording runs from the answer to the hang-up."""
+        if isinstance(event, CallAnswered):
+            self.capture.start(event.call_id)
+        elif isinstance(event, CallEnded):
+            self.capture.stop()
 
     def _call_started(self) -> None:
         self.script_panel.new_call()

@@ -35,6 +35,7 @@ class CustomerPanel(QWidget):
         self.call_id = ""  # the call the panel shows, "" when browsing
         self.result: PopResult | None = None
         self._pending: tuple[str, float] | None = None  # call id, arrival: waiting for paint
+        self._shown = False  # the pending result is on its page: the next paint is its own
 
         self.search = CustomerSearch(self)
         self.empty = QLabel(
@@ -135,6 +136,7 @@ class CustomerPanel(QWidget):
         if call_id != self.call_id:
             return  # the call moved on before its record arrived
         self.result = result
+        self._shown = True
         sessions = self.sessions
         if result.pop is not None and sessions is not None:
             customer_id = result.pop.customer.id
@@ -193,8 +195,9 @@ class CustomerPanel(QWidget):
         return False
 
     def _painted(self) -> None:
-        if self._pending is None or self.result is None:
-            return
+        if self._pending is None or self.result is None or not self._shown:
+            return  # a repaint of what was there before, not of the new record
+        self._shown = False
         call_id, arrived = self._pending
         self._pending = None
         customer = self.result.pop.customer.id if self.result.pop else 0

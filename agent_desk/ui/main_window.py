@@ -71,6 +71,8 @@ class MainWindow(QMainWindow):
         self.agent_bar = AgentBar(self)
         self.banner = MessageBanner(self)
         self.calls = CallWorkspace(settings.wrap_up_policy(), parent=self)
+        self.calls.recordings_root = recordings_root(settings, paths)
+        self.calls.capture.device_name = settings.audio_input
         self.db_status = QLabel(self)
         self.db_status.setObjectName("databaseStatus")
         self.db_status.setAccessibleName("databaseStatus")

@@ -332,8 +332,9 @@ class SessionReplay(QWidget):
         self.waveform.set_peaks(peaks, peaks.duration_ms if peaks else max(events_end, 1))
         # Positions in this window are session time (since the first ring); the timeline
         # knows where the recording starts in it.
-        self.timeline = build_timeline(replay.events, pack=self.pack,
-                                       audio_offset_ms=self._audio_offset())
+        self.timeline = build_timeline(
+            replay.events, pack=self.pack, audio_offset_ms=self._audio_offset()
+        )
         self.waveform.set_ticks([e.offset_ms - self._audio_offset() for e in self.timeline])
         self.events.clear()
         for event in self.timeline:

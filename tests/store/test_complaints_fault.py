@@ -84,6 +84,7 @@ WRITER = textwrap.dedent(
             time.sleep(0.2)
     print(json.dumps({"direct": direct, "queued": queued, "drained": drained,
                       "found_again": again, "pending": box.pending()}), flush=True)
+    box.close()
     engine.dispose()
     """
 )

@@ -48,6 +48,12 @@ def ids(sessions: sessionmaker[Session]) -> tuple[int, int]:
 
 
 @pytest.fixture
+def box(desk_home: UserPaths) -> Iterator[Outbox]:
+    with Outbox() as outbox:  # the desk's own: under AGENT_DESK_HOME
+        yield outbox
+
+
+@pytest.fixture
 def away() -> Iterator[sessionmaker[Session]]:
     engine = make_engine(UNREACHABLE)
     yield sessionmaker(engine)
@@ -77,8 +83,7 @@ def rows(engine: Engine) -> tuple[int, int, int]:
         )
 
 
-def test_the_outbox_lives_under_the_desk_home(desk_home: UserPaths) -> None:
-    box = Outbox()
+def test_the_outbox_lives_under_the_desk_home(desk_home: UserPaths, box: Outbox) -> None:
     assert box.path.parent == desk_home.outbox_dir
     assert box.pending() == 0
 
@@ -106,8 +111,8 @@ def test_a_put_survives_the_desk_being_killed_right_after(desk_home: UserPaths) 
         timeout=60,
     )
     assert done.returncode == -signal.SIGKILL, done.stderr
-    box = Outbox()
-    items = box.items()
+    with Outbox() as box:
+        items = box.items()
     assert [i.key for i in items] == ["desk-1001-0", "desk-1001-1", "desk-1001-2"]
     assert [i.draft.to_dict() for i in items] == drafts
     assert all(i.agent_id == 1 and i.attempts == 0 for i in items)
@@ -142,20 +147,19 @@ def test_a_put_survives_sigkill_from_outside(desk_home: UserPaths, tmp_path: Pat
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
-    assert [i.key for i in Outbox().items()] == ["desk-1001-9"]
+    with Outbox() as box:
+        assert [i.key for i in box.items()] == ["desk-1001-9"]
 
 
-def test_putting_one_key_twice_keeps_one(desk_home: UserPaths) -> None:
-    box = Outbox()
+def test_putting_one_key_twice_keeps_one(box: Outbox) -> None:
     assert box.put(draft(7, 1)) == box.put(draft(7, 1)) == "desk-1001-1"
     assert box.pending() == 1
 
 
 def test_drain_delivers_exactly_once(
-    engine: Engine, sessions: sessionmaker[Session], ids: tuple[int, int]
+    engine: Engine, sessions: sessionmaker[Session], ids: tuple[int, int], box: Outbox
 ) -> None:
     agent, customer = ids
-    box = Outbox()
     for n in range(5):
         box.put(draft(customer, n), agent)
     # The desk died after the database committed one of them but before removing it.
@@ -178,9 +182,9 @@ def test_a_failed_drain_keeps_the_items(
     sessions: sessionmaker[Session],
     away: sessionmaker[Session],
     ids: tuple[int, int],
+    box: Outbox,
 ) -> None:
     agent, customer = ids
-    box = Outbox()
     for n in range(3):
         box.put(draft(customer, n), agent)
     report = box.drain(away, agent)
@@ -194,10 +198,9 @@ def test_a_failed_drain_keeps_the_items(
 
 
 def test_a_refused_item_stays_and_the_rest_go(
-    engine: Engine, sessions: sessionmaker[Session], ids: tuple[int, int]
+    engine: Engine, sessions: sessionmaker[Session], ids: tuple[int, int], box: Outbox
 ) -> None:
     agent, customer = ids
-    box = Outbox()
     box.put(draft(customer, 0), agent)
     box.put(draft(customer + 1000, 1), agent)  # no such customer: the database refuses it
     box.put(draft(customer, 2), agent)
@@ -215,9 +218,9 @@ def test_submit_or_queue(
     sessions: sessionmaker[Session],
     away: sessionmaker[Session],
     ids: tuple[int, int],
+    box: Outbox,
 ) -> None:
     agent, customer = ids
-    box = Outbox()
     sent = submit_or_queue(sessions, box, draft(customer, 0), agent)
     assert sent.sent is not None and sent.queued_key is None
     assert sent.message.endswith(sent.sent.reference)
@@ -238,10 +241,9 @@ def test_submit_or_queue(
 
 
 def test_the_sender_delivers_in_the_background(
-    engine: Engine, sessions: sessionmaker[Session], ids: tuple[int, int]
+    engine: Engine, sessions: sessionmaker[Session], ids: tuple[int, int], box: Outbox
 ) -> None:
     agent, customer = ids
-    box = Outbox()
     for n in range(4):
         box.put(draft(customer, n), agent)
     statuses: list[OutboxStatus] = []
@@ -263,8 +265,7 @@ def test_the_sender_delivers_in_the_background(
     assert rows(engine) == (4, 4, 4)
 
 
-def test_the_sender_reports_the_outage(away: sessionmaker[Session], desk_home: UserPaths) -> None:
-    box = Outbox()
+def test_the_sender_reports_the_outage(away: sessionmaker[Session], box: Outbox) -> None:
     box.put(draft(7, 0))
     seen = threading.Event()
     statuses: list[OutboxStatus] = []
