@@ -90,6 +90,7 @@ def test_submit_by_keyboard_gives_a_database_reference_and_records_the_promise(
     with qtbot.waitSignal(window.complaints.submitted, timeout=10000) as submitted:
         qtbot.keyClick(form.description, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     call_id, reference, promised = submitted.args
+    assert dt.datetime.fromisoformat(promised) > dt.datetime.now(dt.UTC)
     assert call_id == "c-800" and reference.startswith("TS-")
     status = window.findChild(QLabel, "complaintStatus")
     assert reference in status.text()
