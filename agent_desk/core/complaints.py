@@ -45,7 +45,7 @@ REFERENCE_PREFIX = "TS"
 REFERENCE_UTC_OFFSET = dt.timedelta(hours=8)
 REFERENCE_DIGITS = 6
 
-_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Line breaks and tabs belong in a description; other control characters are paste debris
 # and PostgreSQL refuses NUL outright, which would leave the complaint stuck in the outbox.
 _ALLOWED_CONTROLS = frozenset("\n\r\t")
@@ -406,7 +406,7 @@ def validate_draft(
         if draft.call_id is None
         else _text_problem(draft.call_id, CALL_ID_MAX, required=True),
         "idempotency_key": None
-        if isinstance(draft.idempotency_key, str) and _KEY.match(draft.idempotency_key)
+        if isinstance(draft.idempotency_key, str) and _KEY.fullmatch(draft.idempotency_key)
         else "not a valid submission key · 提交标识无效",
         "repeat_window_days": None
         if isinstance(draft.repeat_window_days, int) and 0 < draft.repeat_window_days <= 3650

@@ -170,7 +170,13 @@ class Outbox:
         for key, data, agent_id, queued_at, attempts, last_error in rows:
             if key in skip:
                 continue
-            draft = ComplaintDraft.from_dict(json.loads(data)["draft"])
+            try:
+                draft = ComplaintDraft.from_dict(json.loads(data)["draft"])
+            except (ValueError, KeyError, TypeError) as exc:
+                # Never dropped: it stays on disk, counted as pending, with the reason.
+                log.error("outbox item %s cannot be read: %s", key, exc)
+                self.note_failure([key], f"unreadable outbox item: {exc}")
+                continue
             out.append(
                 OutboxItem(
                     key, draft, agent_id, dt.datetime.fromisoformat(queued_at), attempts, last_error
@@ -316,8 +322,10 @@ def submit_or_queue(
     errors = validate_draft(draft, None, categories=None)
     if errors:
         raise InvalidComplaint(errors)
-    key = outbox.put(draft, agent_id)
+    key = draft.idempotency_key
+    # Marked in flight before it is queued, so the sender thread leaves it to this attempt.
     with outbox._sending(key):
+        outbox.put(draft, agent_id)
         try:
             with sessions.begin() as session:
                 _short_timeout(session)

@@ -144,7 +144,10 @@ class ComplaintForm(QWidget):
             else:
                 cell.addWidget(field)
             cell.addWidget(error)
-            form.addRow(label, cell)
+            # A label with a buddy: Alt+<letter> jumps to the field (and "&" is not shown).
+            caption = QLabel(label, self)
+            caption.setBuddy(self.reply_by if isinstance(field, QHBoxLayout) else field)
+            form.addRow(caption, cell)
         buttons = QHBoxLayout()
         buttons.addWidget(self.submit)
         buttons.addWidget(self.hand_off)

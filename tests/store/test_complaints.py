@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.core.complaints import (
@@ -507,3 +508,19 @@ def test_callbacks_due_overdue_first_then_soonest(world: World, engine: Engine) 
     ]
     wide = world.run(lambda s: callbacks_due(s, None, now, within=dt.timedelta(hours=6)))
     assert wide[-1].reference == later
+
+
+@pytest.mark.pg
+def test_a_connection_lost_mid_submit_is_an_operational_error(world: World, engine: Engine) -> None:
+    """The submit talks to psycopg directly on PostgreSQL: a lost server must still surface as
+    SQLAlchemy's OperationalError (what the outbox waits out), and the dead connection must
+    not come back from the pool."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a lost server connection needs the server: PostgreSQL only")
+    with pytest.raises(OperationalError), world.sessions.begin() as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            other.commit()
+        submit_complaint(session, draft(world), world.operator)
+    assert world.submit(draft(world)).created  # the next desk action gets a live connection

@@ -94,7 +94,9 @@ def test_a_complete_draft_passes() -> None:
         ("call_id", "x" * 65, "at most 64"),
         ("idempotency_key", "", "submission key"),
         ("idempotency_key", "has spaces in it", "submission key"),
+        ("idempotency_key", "trailing-newline\n", "submission key"),
         ("idempotency_key", "k" * 65, "submission key"),
+        ("repeat_window_days", 0, "repeat window"),
     ],
 )
 def test_each_field_says_why(field: str, value: object, reason: str) -> None:
