@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from agent_desk import __version__
 
@@ -158,7 +159,8 @@ def open_for_command(args: argparse.Namespace, *, need_writable: bool = True):  
     return database
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
+def _with_schema_engine(args: argparse.Namespace, work: Any) -> tuple[str, Any]:
+    """Run `work(engine)` on the command's database, connection errors in the user's words."""
     from agent_desk.store import migrations
     from agent_desk.store.db import DatabaseUnavailable, check_reachable, describe_url, make_engine
 
@@ -166,36 +168,34 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     engine = make_engine(url)
     try:
         check_reachable(engine)
-        before = migrations.schema_status(engine)
-        after = migrations.upgrade(engine)
+        return describe_url(url), work(engine)
     except DatabaseUnavailable as exc:
         raise CliError(str(exc)) from None
     except migrations.SchemaMismatch as exc:
         raise CliError(f"{describe_url(url)}: {exc}") from None
     finally:
         engine.dispose()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from agent_desk.store import migrations
+
+    where, (before, after) = _with_schema_engine(
+        args, lambda engine: (migrations.schema_status(engine), migrations.upgrade(engine))
+    )
     was = before.database_revision or "empty"
     if was == after.database_revision:
-        print(f"{describe_url(url)}: schema already current ({was})")
+        print(f"{where}: schema already current ({was})")
     else:
-        print(f"{describe_url(url)}: upgraded schema {was} -> {after.database_revision}")
+        print(f"{where}: upgraded schema {was} -> {after.database_revision}")
     return EXIT_OK
 
 
 def cmd_db_status(args: argparse.Namespace) -> int:
     from agent_desk.store import migrations
-    from agent_desk.store.db import DatabaseUnavailable, check_reachable, describe_url, make_engine
 
-    url = db_url_from(args)
-    engine = make_engine(url)
-    try:
-        check_reachable(engine)
-        status = migrations.schema_status(engine)
-    except DatabaseUnavailable as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        engine.dispose()
-    print(f"{describe_url(url)}: {status.explain()}")
+    where, status = _with_schema_engine(args, migrations.schema_status)
+    print(f"{where}: {status.explain()}")
     return EXIT_OK if status.ok else EXIT_FAILED
 
 

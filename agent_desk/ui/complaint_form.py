@@ -271,24 +271,18 @@ class ComplaintForm(QWidget):
         self.status.setText(text)
         if done:
             self.hand_off.setEnabled(True)
-            for widget in (
-                self.product,
-                self.category,
-                self.severity,
-                self.description,
-                self.customer_wants,
-                self.reply_by,
-                self.department,
-                self.assignee,
-                self.callback,
-                *self.quick.values(),
-            ):
-                widget.setEnabled(False)
+            self._set_fields_enabled(False)
         else:
             self.submit.setEnabled(True)
 
     def clear(self) -> None:
         self.customer_id = self.call_id = None
+        self._set_fields_enabled(True)
+        self.status.clear()
+        self.setEnabled(False)
+
+    def _set_fields_enabled(self, enabled: bool) -> None:
+        """A submitted complaint is on record: its form stays readable, not editable."""
         for widget in (
             self.product,
             self.category,
@@ -301,6 +295,4 @@ class ComplaintForm(QWidget):
             self.callback,
             *self.quick.values(),
         ):
-            widget.setEnabled(True)
-        self.status.clear()
-        self.setEnabled(False)
+            widget.setEnabled(enabled)
