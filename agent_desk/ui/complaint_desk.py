@@ -71,6 +71,7 @@ class ComplaintDesk(QObject):
 
     def close(self) -> None:
         self.stop_sender()
+        self.outbox.close()
 
     # -- the form's intents ----------------------------------------------------------------------
 

@@ -52,10 +52,12 @@ class ComplaintForm(QWidget):
         self,
         categories: Sequence[rules.Choice] = rules.DEFAULT_CATEGORIES,
         departments: Sequence[str] = (),
+        repeat_window_days: int = rules.REPEAT_WINDOW_DAYS,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.categories = tuple(categories)
+        self.repeat_window_days = repeat_window_days
         self.setObjectName("complaintForm")
         self.setAccessibleName("complaintForm")
         self.customer_id: int | None = None
@@ -237,6 +239,7 @@ class ComplaintForm(QWidget):
             assignee=self.assignee.text(),
             callback_number=self.callback.text(),
             idempotency_key=self._key,
+            repeat_window_days=self.repeat_window_days,
         )
 
     def check(self) -> dict[str, str]:

@@ -81,7 +81,9 @@ class MainWindow(QMainWindow):
         self.outbox_status = QLabel(self)
         self.outbox_status.setObjectName("outboxStatus")
         self.complaint_form = ComplaintForm(
-            settings.complaint_category_choices(), settings.complaint_departments
+            settings.complaint_category_choices(),
+            settings.complaint_departments,
+            settings.repeat_window_days,
         )
         self.complaints = ComplaintDesk(
             self.complaint_form, paths, settings.repeat_window_days, self
