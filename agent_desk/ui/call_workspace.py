@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from agent_desk.audio.attach import Attached, attach_call_recording
 from agent_desk.core.calls import CallAnswered, CallEnded, CallState, WrapUpPolicy
@@ -246,7 +246,9 @@ class CallWorkspace(QObject):
             self.capture.stop()
 
     def _call_started(self) -> None:
-        self.script_panel.new_call()
+        # The screen pop is on its way from the database: prepare the prompts meanwhile,
+        # after the ring has been handed to it.
+        QTimer.singleShot(0, self.script_panel.new_call)
         self.notes_coach.reset()
 
     def _identified(self, call_id: str, customer_id: int) -> None:
@@ -255,14 +257,15 @@ class CallWorkspace(QObject):
         if result is not None and result.pop is not None:
             self._names[customer_id] = result.pop.customer.name
             products = result.pop.products
-            self.script_panel.set_values(
-                {
-                    "customer_name": result.pop.customer.name,
-                    "product": products[0].product if products else None,
-                }
-            )
+            values = {
+                "customer_name": result.pop.customer.name,
+                "product": products[0].product if products else None,
+            }
+            # After the record is painted: the operator reads the caller first, and the
+            # prompts re-render a moment later with the name in them.
+            QTimer.singleShot(0, lambda: self.script_panel.set_values(values))
         self.controller.set_customer(call_id, customer_id)
-        self.refresh()
+        QTimer.singleShot(0, self.refresh)
 
     def _pop_painted(self, call_id: str, customer_id: int, matches: int, ms: float) -> None:
         if call_id:

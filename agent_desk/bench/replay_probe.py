@@ -1,0 +1,59 @@
+"""Child process of `bench replay`: a whole desk (offscreen) opens the replay window on a
+session whose hour-long recording was imported, plays it a little, and reports the time
+to the waveform shown and the desk's memory. argv: db_url recordings_root session_id."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def rss_mb(field: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def main() -> int:
+    from agent_desk.bench.desk_driver import DeskDriver
+    from agent_desk.settings import load_settings, save_settings
+
+    db_url, root, session_id = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    settings = load_settings()
+    settings.agent_no, settings.recordings_root = "2001", root  # the demo team lead
+    save_settings(settings)
+    driver = DeskDriver(db_url)
+    try:
+        window = driver.window
+        started = time.perf_counter()
+        replay = window.open_replay()
+        assert replay is not None
+        replay.open_session(session_id)
+        driver.wait_until(lambda: replay.replay is not None and replay.waveform.peaks is not None)
+        driver.app.processEvents()  # type: ignore[union-attr]
+        shown_ms = (time.perf_counter() - started) * 1000
+        replay.toggle_play()
+        resume = time.perf_counter() + 3
+        driver.wait_until(lambda: time.perf_counter() >= resume)
+        replay.stop()
+        print(
+            json.dumps(
+                {
+                    "shown_ms": shown_ms,
+                    "rss_mb": rss_mb("VmRSS:"),
+                    "peak_mb": rss_mb("VmHWM:"),
+                    "buckets": len(replay.waveform.peaks),
+                }
+            ),
+            flush=True,
+        )
+    finally:
+        driver.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
