@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from agent_desk.core.scripts import ScriptPack
 from agent_desk.core.session_report import render_report
 from agent_desk.core.timeline import Timeline, build_timeline, format_offset, session_link
 from agent_desk.store import qa as qa_store
+from agent_desk.store.agents import find_agent
 from agent_desk.ui.background import BackgroundOp
 from agent_desk.ui.waveform_view import WaveformView
 
@@ -81,6 +83,9 @@ class SessionReplay(QWidget):
         # -- the list of sessions
         self.filter_customer = QLineEdit(self)
         self.filter_customer.setPlaceholderText(self.tr("Customer 客户"))
+        self.filter_agent = QLineEdit(self)
+        self.filter_agent.setObjectName("replayFilterAgent")
+        self.filter_agent.setPlaceholderText(self.tr("Agent number 工号"))
         self.filter_code = QLineEdit(self)
         self.filter_code.setPlaceholderText(self.tr("Wrap-up code 小结"))
         self.filter_complaint = QCheckBox(self.tr("Complaint raised 有投诉"), self)
@@ -214,7 +219,8 @@ class SessionReplay(QWidget):
         for signal in (self.filter_days.activated, self.filter_qa.activated):
             signal.connect(lambda _i: self.refresh_list())
         self.filter_complaint.toggled.connect(lambda _b: self.refresh_list())
-        for box in (self.filter_customer, self.filter_code):
+        self.filter_agent.setVisible(self.lead)  # operators only ever see their own calls
+        for box in (self.filter_agent, self.filter_customer, self.filter_code):
             box.returnPressed.connect(self.refresh_list)
         self.list.cellActivated.connect(lambda row, _c: self._open_row(row))
         self.list.cellClicked.connect(lambda row, _c: self._open_row(row))
@@ -251,8 +257,15 @@ class SessionReplay(QWidget):
     def refresh_list(self) -> None:
         sessions, filters = self.sessions, self.filters()
 
+        agent_no = self.filter_agent.text().strip() if self.lead else ""
+
         def load() -> qa_store.SessionPage:
             with sessions.begin() as session:
+                if agent_no:
+                    agent = find_agent(session, agent_no)
+                    if agent is None:
+                        return qa_store.SessionPage((), None)
+                    return qa_store.session_list(session, replace(filters, agent_id=agent.id))
                 return qa_store.session_list(session, filters)
 
         BackgroundOp(self, load, self._show_list, lambda exc: self.header.setText(str(exc))).start()

@@ -119,6 +119,12 @@ def test_replay_shows_the_waveform_and_the_timeline_in_sync(
     session_id, people = seed_session(engine, speech, root)
     window = replay_for(qtbot, engine, people["lead"], root)
     qtbot.waitUntil(lambda: window.list.rowCount() == 1, timeout=10000)
+    window.filter_agent.setText("1009")  # nobody's calls
+    window.refresh_list()
+    qtbot.waitUntil(lambda: window.list.rowCount() == 0, timeout=10000)
+    window.filter_agent.setText("1001")
+    window.refresh_list()
+    qtbot.waitUntil(lambda: window.list.rowCount() == 1, timeout=10000)
     open_session(qtbot, window, session_id)
     assert window.waveform.peaks is not None and len(window.waveform.peaks) > 10
     assert window.waveform.objectName() == "waveformView"
