@@ -58,6 +58,7 @@ from agent_desk.core.complaints import (
     validate_draft,
 )
 from agent_desk.store.models import Agent, Complaint, ComplaintEvent, Customer, Timestamp
+from agent_desk.store.values import utc, utc_or_none
 
 COMPLAINTS = cast(Table, Complaint.__table__)
 EVENTS = cast(Table, ComplaintEvent.__table__)
@@ -201,7 +202,7 @@ def submit_complaint(session: Session, draft: ComplaintDraft, agent_id: int | No
         "severity": draft.severity,
         "description": draft.description,
         "customer_wants": draft.customer_wants,
-        "promised_reply_at": _utc(draft.promised_reply_at),
+        "promised_reply_at": utc_or_none(draft.promised_reply_at),
         "department": draft.department,
         "assignee": draft.assignee,
         "callback_number": draft.callback_number,
@@ -392,9 +393,9 @@ def _repeat_finding(
         rows = [tuple(r) for r in conn.execute(_sqlite_repeat(), params)]
     if not rows:
         return None, None
-    now = _aware(rows[0][4])
+    now = utc(rows[0][4])
     earlier = [
-        EarlierComplaint(cid, ref, customer_id, purchase_id, category, _aware(at), level)
+        EarlierComplaint(cid, ref, customer_id, purchase_id, category, utc(at), level)
         for cid, ref, at, level, _now in rows
     ]
     finding = repeat_of(NewComplaint(customer_id, purchase_id, category, now), earlier, window_days)
@@ -475,7 +476,7 @@ def update_fields(
     for name, old in zip(wanted, current, strict=True):
         new = wanted[name]
         if name == "promised_reply_at":
-            old, new = _aware(old), new.astimezone(dt.UTC)
+            old, new = utc(old), new.astimezone(dt.UTC)
             if old == new:
                 continue
             changes[name] = [old.isoformat(), new.isoformat()]
@@ -621,7 +622,7 @@ def _load(conn: Connection, complaint_id: int) -> ComplaintView:
         severity=m["severity"],
         description=m["description"],
         customer_wants=m["customer_wants"],
-        promised_reply_at=_aware(m["promised_reply_at"]),
+        promised_reply_at=utc(m["promised_reply_at"]),
         department=m["department"],
         assignee=m["assignee"],
         callback_number=m["callback_number"],
@@ -630,11 +631,11 @@ def _load(conn: Connection, complaint_id: int) -> ComplaintView:
         repeat_of_id=m["repeat_of_id"],
         repeat_of_reference=m["repeat_of_reference"],
         notes=m["notes"],
-        escalated_at=_aware(m["escalated_at"]) if m["escalated_at"] else None,
+        escalated_at=utc(m["escalated_at"]) if m["escalated_at"] else None,
         escalation_reason=m["escalation_reason"],
         created_by_id=m["created_by_id"],
-        created_at=_aware(m["created_at"]),
-        updated_at=_aware(m["updated_at"]),
+        created_at=utc(m["created_at"]),
+        updated_at=utc(m["updated_at"]),
         version=m["version"],
         events=tuple(_event_view(e._mapping) for e in events),
     )
@@ -647,7 +648,7 @@ def _event_view(m: RowMapping) -> ComplaintEventView:
         payload = json.loads(payload)
     return ComplaintEventView(
         id=m["id"],
-        at=_aware(m["at"]),
+        at=utc(m["at"]),
         actor_id=m["actor_id"],
         actor=actor,
         action=m["action"],
@@ -691,7 +692,7 @@ def callbacks_due(
         .join(Customer, Customer.id == c.customer_id)
         .where(
             c.status.in_(AWAITING_REPLY_STATUSES),
-            c.promised_reply_at <= _utc(now + within),
+            c.promised_reply_at <= utc(now + within),
         )
         .order_by(c.promised_reply_at, c.id)
         .limit(limit)
@@ -700,7 +701,7 @@ def callbacks_due(
         query = query.where(c.created_by_id == agent_id)
     out = []
     for row in session.execute(query):
-        promised = _aware(row.promised_reply_at)
+        promised = utc(row.promised_reply_at)
         out.append(
             CallbackDue(
                 complaint_id=row.id,
@@ -733,12 +734,3 @@ def complaints_by_keys(session: Session, keys: Sequence[str]) -> dict[str, str]:
 
 
 # -- time -----------------------------------------------------------------------------------------
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    # SQLite keeps no offset: everything written is UTC, so every desk reads the same instant.
-    return moment.astimezone(dt.UTC) if moment is not None else None
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -46,6 +46,7 @@ from agent_desk.store.models import (
     Promise,
     Purchase,
 )
+from agent_desk.store.values import escape_like, utc, utc_or_none
 
 __all__ = [
     "CustomerError",
@@ -94,7 +95,7 @@ def load_screen_pop(
     `now` (timezone-aware) decides overdue promises and complaints and, in the desk's own
     time zone, which day warranties are measured against.
     """
-    now = _utc(now or dt.datetime.now(dt.UTC))
+    now = utc(now or dt.datetime.now(dt.UTC))
     head = _customer_head(session, customer_id)
     if head is None:
         raise CustomerNotFound(customer_id)
@@ -182,7 +183,7 @@ def _search_queries(text: str, limit: int, region: str) -> Iterator[Select[int]]
         yield _starting_with(Purchase.customer_id, Purchase.serial, code, limit)
     if not phone_like:
         likeliest = (Customer.name != text, func.length(Customer.name), Customer.id)
-        escaped = _escape_like(text)
+        escaped = escape_like(text)
         yield (
             _starting_with(Customer.id, Customer.name, text, limit)
             .where(Customer.name.like(escaped + "%", escape="\\"))
@@ -309,7 +310,7 @@ def _promises(
         .order_by(Promise.promised_at.desc(), Promise.id.desc())
     )
     for purchase_id, text, due_at, kept_at in rows:
-        due, kept = _utc_or_none(due_at), kept_at is not None
+        due, kept = utc_or_none(due_at), kept_at is not None
         by_purchase[purchase_id].append(
             PromiseLine(text, due, kept, not kept and is_overdue(due, now))
         )
@@ -370,7 +371,7 @@ def _open_complaints(
     )
     out = []
     for cid, ref, category, status, promised in rows:
-        reply = _utc_or_none(promised)
+        reply = utc_or_none(promised)
         out.append(
             OpenComplaint(cid, ref, category, status, reply, complaint_overdue(status, reply, now))
         )
@@ -403,12 +404,12 @@ def _session_items(
     items: list[HistoryItem] = []
     for row in session.execute(query):
         sid, at, answered, ended, direction, number, code, notes, agent_no, agent = row
-        at = _utc(at)
+        at = utc(at)
         who = f"{agent_no} {agent}" if agent_no else ""
         title = code or ("unanswered" if ended is not None and answered is None else "in_progress")
         parts = [direction, phone_rules.display_number(number), who]
         if answered is not None and ended is not None:
-            parts.append(_duration(_utc(ended) - _utc(answered)))
+            parts.append(_duration(utc(ended) - utc(answered)))
         items.append(HistoryItem.make(at, "session", sid, title, " · ".join(p for p in parts if p)))
         if notes and notes.strip():
             items.append(HistoryItem.make(at, "note", sid, who, notes.strip()))
@@ -431,7 +432,7 @@ def _complaint_items(
         query = query.where(*_at_or_before(created, Complaint.id, before))
     query = query.order_by(created.desc(), Complaint.id.desc()).limit(fetch)
     return [
-        HistoryItem.make(_utc(at), "complaint", cid, f"{ref} · {category} · {status}", text)
+        HistoryItem.make(utc(at), "complaint", cid, f"{ref} · {category} · {status}", text)
         for cid, at, ref, category, status, text in session.execute(query)
     ]
 
@@ -441,7 +442,7 @@ def _at_or_before(at_col: Any, id_col: Any, before: HistoryCursor) -> tuple[Any,
 
     The plain `<=` on time comes first so the (customer_id, time) index bounds the scan.
     """
-    at = _utc(before.at)
+    at = utc(before.at)
     return (at_col <= at, or_(at_col < at, and_(at_col == at, id_col <= before.row_id)))
 
 
@@ -454,20 +455,7 @@ def _after(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _duration(delta: dt.timedelta) -> str:
     seconds = max(0, int(delta.total_seconds()))
     minutes, seconds = divmod(seconds, 60)
     return f"{minutes}:{seconds:02d}"
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything the desk writes is UTC.
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _utc_or_none(moment: dt.datetime | None) -> dt.datetime | None:
-    return None if moment is None else _utc(moment)

@@ -288,8 +288,6 @@ class QAEvaluation(Base):
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, server_default=func.now())
     # "calibration": a second team lead scoring the call to compare; never the agent's score.
-    kind: Mapped[str] = mapped_column(
-        String(20), default="evaluation", server_default="evaluation"
-    )
+    kind: Mapped[str] = mapped_column(String(20), default="evaluation", server_default="evaluation")
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     __table_args__ = (UniqueConstraint("session_id", "evaluator_id", "revision"),)

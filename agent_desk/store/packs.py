@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent_desk.store.models import Agent, ScriptPack
+from agent_desk.store.values import utc
 
 
 class PackStoreError(ValueError):
@@ -129,12 +130,8 @@ def _version(session: Session, row: ScriptPack) -> PackVersion:
         row.pack_id,
         row.version,
         row.checksum,
-        _aware(row.published_at),
+        utc(row.published_at),
         by,
         row.active,
-        _aware(row.activated_at) if row.activated_at else None,
+        utc(row.activated_at) if row.activated_at else None,
     )
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -32,6 +32,7 @@ from agent_desk.store.models import (
     QAEvaluation,
     SessionEvent,
 )
+from agent_desk.store.values import escape_like, utc, utc_or_none
 
 QAStatus = Literal["not_scored", "scored", "acknowledged"]
 QA_STATUSES: tuple[QAStatus, ...] = ("not_scored", "scored", "acknowledged")
@@ -248,8 +249,8 @@ def _record(row: QAEvaluation, evaluator: Agent) -> EvaluationRecord:
         kind=row.kind,
         evaluation=Evaluation.from_record(row.item_scores, row.comments),
         total=row.total,
-        created_at=_utc(row.created_at),
-        acknowledged_at=_utc_or_none(row.acknowledged_at),
+        created_at=utc(row.created_at),
+        acknowledged_at=utc_or_none(row.acknowledged_at),
         acknowledged_by_id=row.acknowledged_by_id,
     )
 
@@ -357,11 +358,11 @@ def session_list(
     if f.agent_id is not None:
         ids = ids.where(CallSession.agent_id == f.agent_id)
     if f.started_from is not None:
-        ids = ids.where(CallSession.started_at >= _utc(f.started_from))
+        ids = ids.where(CallSession.started_at >= utc(f.started_from))
     if f.started_before is not None:
-        ids = ids.where(CallSession.started_at < _utc(f.started_before))
+        ids = ids.where(CallSession.started_at < utc(f.started_before))
     if f.customer.strip():
-        pattern = f"%{_escape_like(f.customer.strip())}%"
+        pattern = f"%{escape_like(f.customer.strip())}%"
         ids = ids.join(Customer, Customer.id == CallSession.customer_id).where(
             Customer.name.ilike(pattern, escape="\\")
         )
@@ -378,7 +379,7 @@ def session_list(
     if f.with_recording is not None:
         ids = ids.where(has_recording if f.with_recording else ~has_recording)
     if cursor is not None:
-        at = _utc(cursor.started_at)
+        at = utc(cursor.started_at)
         ids = ids.where(
             CallSession.started_at <= at,
             or_(
@@ -429,9 +430,9 @@ def _session_row(r: Any) -> SessionRow:
         call_id=r[1],
         direction=r[2],
         number=r[3],
-        started_at=_utc(r[4]),
-        answered_at=_utc_or_none(r[5]),
-        ended_at=_utc_or_none(r[6]),
+        started_at=utc(r[4]),
+        answered_at=utc_or_none(r[5]),
+        ended_at=utc_or_none(r[6]),
         agent_id=r[7],
         agent_no=r[8] or "",
         agent_name=r[9] or "",
@@ -509,8 +510,8 @@ def load_session_for_replay(session: Session, session_id: int) -> ReplaySession:
     )
     attached = [e for e in events if e.kind == RECORDING_EVENT]
     latest = attached[-1].payload if attached else {}
-    started = _utc(row.started_at)
-    answered = _utc_or_none(row.answered_at)
+    started = utc(row.started_at)
+    answered = utc_or_none(row.answered_at)
     default_offset = 0
     if answered is not None:
         default_offset = max(0, int((answered - started).total_seconds() * 1000))
@@ -527,7 +528,7 @@ def load_session_for_replay(session: Session, session_id: int) -> ReplaySession:
         customer_name=customer_name or "",
         started_at=started,
         answered_at=answered,
-        ended_at=_utc_or_none(row.ended_at),
+        ended_at=utc_or_none(row.ended_at),
         wrap_up_code=row.wrap_up_code,
         wrap_up_defaulted=row.wrap_up_defaulted,
         notes=row.notes,
@@ -561,7 +562,7 @@ def attach_recording(
     if starts_at_ms is None:
         starts_at_ms = 0
         if row.answered_at is not None:
-            answered = _utc(row.answered_at) - _utc(row.started_at)
+            answered = utc(row.answered_at) - utc(row.started_at)
             starts_at_ms = max(0, int(answered.total_seconds() * 1000))
     row.recording_ref = ref
     session.add(
@@ -584,16 +585,3 @@ def attach_recording(
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything the desk writes is UTC.
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _utc_or_none(moment: dt.datetime | None) -> dt.datetime | None:
-    return None if moment is None else _utc(moment)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

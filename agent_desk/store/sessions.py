@@ -22,6 +22,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.store.models import CallSession, SessionEvent
+from agent_desk.store.values import utc
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class SessionRecorder:
             return
         session_id, started = self._session_of(session, op.call_id)
         if op.kind == "event":
-            offset = max(0, int((op.at - _aware(started)).total_seconds() * 1000))
+            offset = max(0, int((op.at - utc(started)).total_seconds() * 1000))
             session.add(
                 SessionEvent(
                     session_id=session_id,
@@ -197,11 +198,6 @@ class SessionRecorder:
             ).one()
             known = self._ids[call_id] = (row.id, row.started_at)
         return known
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything we write is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -246,7 +242,7 @@ def find_unfinished_session(
         row.number,
         row.customer_id,
         row.notes,
-        _aware(row.started_at),
+        utc(row.started_at),
         row.answered_at is not None or "answered" in kinds,
         row.ended_at is not None,
         tuple(kinds),
