@@ -7,15 +7,9 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QUrl, Signal
-from PySide6.QtMultimedia import (
-    QAudioInput,
-    QMediaCaptureSession,
-    QMediaDevices,
-    QMediaFormat,
-    QMediaRecorder,
-)
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +22,29 @@ class CallCapture(QObject):
         super().__init__(parent)
         self.device_name = device_name
         self._folder = Path(tempfile.mkdtemp(prefix="agent-desk-capture-"))
-        self._session: QMediaCaptureSession | None = None
-        self._recorder: QMediaRecorder | None = None
+        # QtMultimedia is loaded at the first answered call, not with the desk.
+        self._session: Any = None
+        self._recorder: Any = None
         self._call_id = ""
 
     @staticmethod
     def inputs() -> list[str]:
+        from PySide6.QtMultimedia import QMediaDevices
+
         return [device.description() for device in QMediaDevices.audioInputs()]
 
     def available(self) -> bool:
-        return bool(QMediaDevices.audioInputs())
+        return bool(self.inputs())
 
     def start(self, call_id: str) -> bool:
+        from PySide6.QtMultimedia import (
+            QAudioInput,
+            QMediaCaptureSession,
+            QMediaDevices,
+            QMediaFormat,
+            QMediaRecorder,
+        )
+
         devices = QMediaDevices.audioInputs()
         if not devices:
             return False  # no microphone: the phone system's recording is the record
@@ -69,6 +74,8 @@ class CallCapture(QObject):
         if self._recorder is not None:
             self._recorder.stop()
 
-    def _state(self, call_id: str, state: QMediaRecorder.RecorderState, target: Path) -> None:
+    def _state(self, call_id: str, state: Any, target: Path) -> None:
+        from PySide6.QtMultimedia import QMediaRecorder
+
         if state == QMediaRecorder.RecorderState.StoppedState and target.exists():
             self.captured.emit(call_id, str(target))

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from agent_desk.audio.attach import Attached, attach_call_recording
 from agent_desk.core.calls import CallAnswered, CallEnded, CallState, WrapUpPolicy
 from agent_desk.core.coaching import Coach
 from agent_desk.core.pack_coach import coach_for
@@ -218,6 +217,8 @@ class CallWorkspace(QObject):
         root = self.recordings_root
         if recorder is None or sessions is None or root is None:
             return
+
+        from agent_desk.audio.attach import Attached, attach_call_recording
 
         def run() -> Attached:
             recorder.flush()  # the session row must be there before the recording is

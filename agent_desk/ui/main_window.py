@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent_desk.audio.peaks import shared_cache_dir
 from agent_desk.core.calls import CallState
 from agent_desk.core.roles import AgentIdentity, Capability
 from agent_desk.core.timeline import parse_session_link
@@ -35,9 +35,11 @@ from agent_desk.ui.complaint_desk import ComplaintDesk
 from agent_desk.ui.complaint_dialog import ComplaintDialog
 from agent_desk.ui.complaint_form import ComplaintForm
 from agent_desk.ui.message_banner import MessageBanner
-from agent_desk.ui.pack_manager import PackManager
-from agent_desk.ui.session_replay import SessionReplay
 from agent_desk.ui.settings_dialog import SettingsDialog
+
+if TYPE_CHECKING:  # the windows themselves are loaded when first opened, not at start-up
+    from agent_desk.ui.pack_manager import PackManager
+    from agent_desk.ui.session_replay import SessionReplay
 
 log = logging.getLogger(__name__)
 
@@ -449,6 +451,10 @@ class MainWindow(QMainWindow):
             self._pending_link = link
             return None
         if self.replay is None:
+            # Audio decoding (numpy, ffmpeg glue) is only needed by whoever replays.
+            from agent_desk.audio.peaks import shared_cache_dir
+            from agent_desk.ui.session_replay import SessionReplay
+
             root = recordings_root(self.settings, self.paths)
             self.replay = SessionReplay(
                 connection.database.sessions,
@@ -477,6 +483,8 @@ class MainWindow(QMainWindow):
         if identity is None or connection is None or not identity.can(Capability.MANAGE_PACKS):
             return None
         if self.pack_manager is None:
+            from agent_desk.ui.pack_manager import PackManager
+
             writable = connection.database.writable
             self.pack_manager = PackManager(
                 connection.database.sessions if writable else None, identity.agent_id, self
