@@ -4,7 +4,6 @@ what the rest of the window hears about it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
@@ -38,7 +37,7 @@ class ComplaintDesk(QObject):
         self.agent_id: int | None = None
         self.outbox = Outbox(paths.outbox_dir / OUTBOX_FILE)
         self.sender: OutboxSender | None = None
-        self.last_reference: tuple[int, int] | None = None  # complaint id, version
+        self.last_complaint_id: int | None = None  # what a supervisor hand-off escalates
         self._repeat_timer = QTimer(self)
         self._repeat_timer.setSingleShot(True)
         self._repeat_timer.setInterval(REPEAT_CHECK_DELAY_MS)
@@ -117,7 +116,7 @@ class ComplaintDesk(QObject):
             self._queued(draft, outcome.queued_key)
             return
         sent = outcome.sent
-        self.last_reference = (sent.complaint_id, 0)
+        self.last_complaint_id = sent.complaint_id
         promised = draft.promised_reply_at.astimezone() if draft.promised_reply_at else None
         when = promised.strftime("%Y-%m-%d %H:%M") if promised else "—"
         extra = ""
@@ -162,10 +161,9 @@ class ComplaintDesk(QObject):
             self.hand_off(reason.strip())
 
     def hand_off(self, reason: str) -> None:
-        sessions, last = self.sessions, self.last_reference
-        if sessions is None or last is None:
+        sessions, complaint_id = self.sessions, self.last_complaint_id
+        if sessions is None or complaint_id is None:
             return
-        complaint_id = last[0]
 
         def run() -> Any:
             with sessions.begin() as session:
@@ -182,7 +180,3 @@ class ComplaintDesk(QObject):
             ),
             lambda exc: self.problem.emit(str(exc)),
         ).start()
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

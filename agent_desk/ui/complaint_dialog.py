@@ -4,8 +4,6 @@ the operator sees what the other desk did and chooses again."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -151,11 +149,3 @@ class ComplaintDialog(QDialog):
                     self.move_to(target, exc.current.version)
             return
         self.message.setText(f"✗ {exc}")
-
-
-def open_complaint(
-    parent: QWidget, sessions: sessionmaker[Session], complaint_id: int, actor_id: int | None
-) -> Any:
-    dialog = ComplaintDialog(sessions, complaint_id, actor_id, parent)
-    dialog.open()
-    return dialog

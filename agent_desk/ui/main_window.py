@@ -166,13 +166,6 @@ class MainWindow(QMainWindow):
         area.setWidget(widget)
         return area
 
-    def _empty(self, text: str) -> QLabel:
-        label = QLabel(text, self)
-        label.setProperty("emptyState", True)
-        label.setWordWrap(True)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        return label
-
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)

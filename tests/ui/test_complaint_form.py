@@ -173,3 +173,25 @@ def test_an_unreachable_database_keeps_the_complaint_in_the_outbox(
         rows = session.scalars(select(Complaint.description)).all()
     engine.dispose()
     assert rows.count("停电期间提交的投诉") == 1
+
+
+def test_supervisor_hand_off_escalates_the_submitted_complaint(
+    launch_desk: LaunchDesk, qtbot: QtBot, db_url: URL
+) -> None:
+    window = desk_with_form(launch_desk, qtbot, db_url)
+    form = window.complaint_form
+    type_text(form.description, "空调三次维修仍不制冷")
+    form.customer_wants.setPlainText("主管回电")
+    assert not form.hand_off.isEnabled()
+    with qtbot.waitSignal(window.complaints.submitted, timeout=10000) as submitted:
+        form.request_submit()
+    assert form.hand_off.isEnabled()
+    window.complaints.hand_off("客户要求主管处理")
+    qtbot.waitUntil(lambda: "handed to the supervisor" in form.status.text(), timeout=10000)
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        stored = session.scalars(
+            select(Complaint).where(Complaint.reference == submitted.args[1])
+        ).one()
+        assert stored.escalation_level == 1
+    engine.dispose()
