@@ -604,10 +604,9 @@ class _Generator:
             for code, templates in V.WRAP_UPS:
                 if code == call.code:
                     notes = _pick(templates, rand).format(p=product)
+        # Demo calls have no audio: naming files that do not exist would only make every
+        # replay say so. Their timelines replay alone.
         recording = None
-        if call.answered and rand() < 0.7:
-            month = time.strftime("%Y/%m", time.gmtime(call.started))
-            recording = f"recordings/{month}/{call.call_id}.wav"
         return (
             call.id,
             call.call_id,

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -168,6 +169,7 @@ class SessionReplay(QWidget):
         filters = QVBoxLayout()
         for widget in (
             self.filter_days,
+            self.filter_agent,
             self.filter_customer,
             self.filter_code,
             self.filter_complaint,
@@ -494,7 +496,15 @@ class SessionReplay(QWidget):
             )
             self.scorecard.setCellWidget(row, 3, combo)
             self.scorecard.setItem(row, 4, QTableWidgetItem(score.comment))
-        self.scorecard.resizeColumnsToContents()
+        # The item's title wraps; weight, pre-score and result must stay in view.
+        header = self.scorecard.horizontalHeader()
+        for column in range(1, self.scorecard.columnCount()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for column, width in ((0, 240), (1, 56), (2, 170)):  # title, weight, pre-score
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            self.scorecard.setColumnWidth(column, width)
+        self.scorecard.setWordWrap(True)
+        self.scorecard.resizeRowsToContents()
         total = evaluation.total_percent
         failed = evaluation.failed_critical
         self.total.setText(
