@@ -10,6 +10,8 @@ packages=(
     libxcb-shape0 libxcb-xkb1 libxcb-randr0 libxcb-xinerama0 libxcb-xfixes0 fonts-noto-cjk
     # audio: QtMultimedia's PulseAudio client, ffmpeg behind pydub; test speech and tones
     libpulse0 ffmpeg espeak-ng sox
+    # libopus decodes stored recordings for their waveform; libogg muxes pages in its tests
+    libopus0 libogg0
     # a virtual screen for looking at the window, and a real Secret Service for keyring tests
     xvfb gnome-keyring dbus-daemon libsecret-tools
 )
