@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent_desk.audio import peaks as peaks_module
+from agent_desk.audio import peak_decoding
 from agent_desk.audio.ogg_opus import OPUS_RATE, read_stream
-from agent_desk.audio.peaks import Peaks, compute_peaks
+from agent_desk.audio.peak_decoding import compute_peaks
+from agent_desk.audio.peaks import Peaks
 from agent_desk.audio.recordings import RecordingCorrupt, import_recording
 from tests.store.test_recordings import need, speech_wav, tone_wav
 
@@ -35,12 +36,12 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def with_ffmpeg(path: Path, monkeypatch: pytest.MonkeyPatch) -> Peaks:
     with monkeypatch.context() as patch:
-        patch.setattr(peaks_module, "_peaks_with_libopus", lambda *a: None)
+        patch.setattr(peak_decoding, "_peaks_with_libopus", lambda *a: None)
         return compute_peaks(path, workers=1)
 
 
 def libopus_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(peaks_module, "_decode_into", lambda *a: pytest.fail("ffmpeg ran"))
+    monkeypatch.setattr(peak_decoding, "_decode_into", lambda *a: pytest.fail("ffmpeg ran"))
 
 
 def test_a_stored_recording_is_decoded_by_libopus_like_ffmpeg_decodes_it(
@@ -67,7 +68,7 @@ def test_slices_decoded_side_by_side_match_one_decode(
 ) -> None:
     libopus_only(monkeypatch)
     whole = compute_peaks(stored, workers=1)
-    monkeypatch.setattr(peaks_module, "PARALLEL_FROM_S", 0.0)
+    monkeypatch.setattr(peak_decoding, "PARALLEL_FROM_S", 0.0)
     for workers in (2, 3, 4):
         assert compute_peaks(stored, workers=workers) == whole
 
@@ -102,7 +103,7 @@ def test_packets_that_span_pages_decode_the_same(
     assert packets(again) == packets(original)
     assert ffmpeg_duration(repaged) == pytest.approx(ffmpeg_duration(big), abs=0.0001)
     libopus_only(monkeypatch)
-    monkeypatch.setattr(peaks_module, "PARALLEL_FROM_S", 0.0)
+    monkeypatch.setattr(peak_decoding, "PARALLEL_FROM_S", 0.0)
     assert compute_peaks(repaged, workers=3) == compute_peaks(big, workers=1)
 
 
@@ -148,7 +149,7 @@ def test_a_packet_libopus_refuses_hands_the_file_to_ffmpeg(
     data[at + 1] = 0  # ... with zero frames: not a valid packet
     damaged = tmp_path / "damaged.ogg"
     damaged.write_bytes(data)
-    caplog.set_level(logging.INFO, logger="agent_desk.audio.peaks")
+    caplog.set_level(logging.INFO, logger="agent_desk.audio.peak_decoding")
     try:
         peaks = compute_peaks(damaged)
     except RecordingCorrupt:

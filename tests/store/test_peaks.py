@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent_desk.audio import peaks as peaks_module
+from agent_desk.audio import peak_decoding
+from agent_desk.audio.peak_decoding import PeakAccumulator, compute_peaks
 from agent_desk.audio.peaks import (
-    PeakAccumulator,
     Peaks,
     cache_file,
-    compute_peaks,
     import_recording_with_peaks,
     load_or_compute_peaks,
     read_peaks,
@@ -73,7 +72,7 @@ def test_slices_decoded_in_parallel_match_one_decode(
 ) -> None:
     speech = speech_wav(tmp_path / "speech.wav", "您好，我是客服中心，请问有什么可以帮您？" * 2)
     whole = compute_peaks(speech, workers=1)
-    monkeypatch.setattr(peaks_module, "PARALLEL_FROM_S", 0.0)
+    monkeypatch.setattr(peak_decoding, "PARALLEL_FROM_S", 0.0)
     for workers in (2, 3):
         sliced = compute_peaks(speech, workers=workers)
         assert sliced.duration_ms == whole.duration_ms
@@ -112,7 +111,7 @@ def test_the_cache_returns_the_same_peaks_without_decoding(
     def no_decoding(*_args: object, **_kwargs: object) -> Peaks:
         raise AssertionError("the cache should have answered")
 
-    monkeypatch.setattr(peaks_module, "compute_peaks", no_decoding)
+    monkeypatch.setattr(peak_decoding, "compute_peaks", no_decoding)
     assert load_or_compute_peaks(tone, cache) == first
     assert load_or_compute_peaks(tone, cache, checksum=file_checksum(tone)) == first
 
@@ -170,7 +169,7 @@ def test_an_import_caches_the_peaks_of_what_it_stored(
     assert made.duration_ms == pytest.approx(decoded.duration_ms, abs=40)
     assert max(made.maxs) == pytest.approx(max(decoded.maxs), rel=0.15)
 
-    monkeypatch.setattr(peaks_module, "compute_peaks", lambda *a, **k: pytest.fail("decoded"))
+    monkeypatch.setattr(peak_decoding, "compute_peaks", lambda *a, **k: pytest.fail("decoded"))
     assert load_or_compute_peaks(stored, cache, checksum=info.checksum) == made
 
 
