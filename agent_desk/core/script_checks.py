@@ -18,7 +18,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
 import yaml  # type: ignore[import-untyped]
 
 from agent_desk.core.script_model import (
@@ -272,6 +271,10 @@ def did_you_mean(word: str, choices: Iterable[str], shown: str = "{!r}") -> str:
 
 @lru_cache(maxsize=1)
 def _validator() -> Any:
+    # Imported here: only validating a pack needs it, and a desk that just uses the active
+    # pack is spared its ~4 MB.
+    import jsonschema  # type: ignore[import-untyped]
+
     return jsonschema.Draft202012Validator(pack_schema())
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-import psycopg
 from sqlalchemy import (
     Connection,
     Integer,
@@ -251,6 +250,8 @@ def _pg_rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[tupl
     Errors are translated exactly as SQLAlchemy would (OperationalError on a lost server,
     with the pooled connection invalidated), so callers see no difference.
     """
+    import psycopg  # only a PostgreSQL desk gets here, and it has loaded psycopg already
+
     driver = conn.connection.driver_connection
     assert driver is not None, "the session's connection is open"
     try:

@@ -1,18 +1,20 @@
 """Database passwords live in the OS keyring, never in a config file or a log.
 
 Where no keyring backend works (a headless server without a Secret Service, say), the
-password comes from AGENT_DESK_DB_PASSWORD instead, and every message says so.
+password comes from AGENT_DESK_DB_PASSWORD instead, and every message says so. keyring is
+imported when a password is first needed: a desk on the embedded SQLite file never loads it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.backend
-import keyring.errors
 from sqlalchemy.engine import URL, make_url
+
+if TYPE_CHECKING:
+    import keyring.backend
 
 SERVICE = "agent-desk"
 PASSWORD_ENV = "AGENT_DESK_DB_PASSWORD"
@@ -34,6 +36,8 @@ def credential_key(url: str | URL) -> str:
 
 
 def keyring_backend() -> keyring.backend.KeyringBackend | None:
+    import keyring
+
     backend = keyring.get_keyring()
     try:
         priority = float(backend.priority)
@@ -51,6 +55,8 @@ def describe_backend() -> str:
 
 def store_password(url: str | URL, password: str) -> str:
     """Store the password; returns a description of where it went."""
+    import keyring.errors
+
     if not password:
         raise ValueError("password must not be empty")
     backend = keyring_backend()
@@ -70,6 +76,8 @@ def store_password(url: str | URL, password: str) -> str:
 
 def lookup_password(url: str | URL) -> str | None:
     """Keyring first, then AGENT_DESK_DB_PASSWORD; None when neither has one."""
+    import keyring.errors
+
     backend = keyring_backend()
     if backend is not None:
         try:
@@ -82,6 +90,8 @@ def lookup_password(url: str | URL) -> str | None:
 
 
 def forget_password(url: str | URL) -> None:
+    import keyring.errors
+
     backend = keyring_backend()
     if backend is None:
         return
