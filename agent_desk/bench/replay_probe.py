@@ -1,12 +1,25 @@
 """Child process of `bench replay`: a whole desk (offscreen) opens the replay window on a
 session whose hour-long recording was imported, plays it a little, and reports the time
-to the waveform shown and the desk's memory. argv: db_url recordings_root session_id."""
+to the waveform shown, the desk's memory and which of the heavy optional libraries it
+loaded. argv: db_url recordings_root session_id."""
 
 from __future__ import annotations
 
 import json
+import linecache
 import sys
 import time
+
+# Libraries a desk should load only when it needs them (see `loaded_optional`).
+OPTIONAL = (
+    "alembic",  # schema changes only: a current database is checked with one query
+    "numpy",  # computing peaks only: cached peaks are read without it
+    "psycopg",  # PostgreSQL only
+    "keyring",  # a database password only
+    "jsonschema",
+    "pydub",
+    "PySide6.QtMultimedia",
+)
 
 
 def rss_mb(field: str) -> float:
@@ -15,6 +28,12 @@ def rss_mb(field: str) -> float:
             if line.startswith(field):
                 return int(line.split()[1]) / 1024
     raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def source_kb_kept() -> int:
+    """Source text held in `linecache` (module files read whole, for tracebacks)."""
+    held = (entry[2] for entry in linecache.cache.values() if len(entry) > 2)
+    return sum(len(line) for lines in held for line in lines) // 1024
 
 
 def main() -> int:
@@ -46,6 +65,8 @@ def main() -> int:
                     "rss_mb": rss_mb("VmRSS:"),
                     "peak_mb": rss_mb("VmHWM:"),
                     "buckets": len(replay.waveform.peaks),
+                    "loaded": [name for name in OPTIONAL if name in sys.modules],
+                    "source_kb_kept": source_kb_kept(),
                 }
             ),
             flush=True,
