@@ -56,7 +56,9 @@ class DeskDriver:
             return
         loop = QEventLoop()
         poll = QTimer()
-        poll.setInterval(0)
+        # A few ms between checks: a busy loop would hold the GIL against the desk's own
+        # threads (database, CTI, waveform decoding) and slow what is being measured.
+        poll.setInterval(2)
         poll.timeout.connect(lambda: done() and loop.quit())
         timeout = QTimer()
         timeout.setSingleShot(True)
