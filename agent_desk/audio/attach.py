@@ -4,6 +4,7 @@ imported later. A bad file is reported and never breaks the session."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from agent_desk.audio.peaks import import_recording_with_peaks, shared_cache_dir
 from agent_desk.audio.recordings import RecordingInfo
 from agent_desk.store.models import CallSession
 from agent_desk.store.qa import attach_recording
+from agent_desk.store.values import utc
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +39,24 @@ def attach_call_recording(
     root: Path,
     *,
     starts_at_ms: int | None = None,
+    recorded_from: dt.datetime | None = None,
 ) -> Attached:
     """Convert and store `source`, peaks cached on the way (so every desk's first replay is
     a cache read), then point the call's session at it. RecordingError when the file is
-    missing, empty, truncated or not audio; UnknownSession when no such call was recorded."""
+    missing, empty, truncated or not audio; UnknownSession when no such call was recorded.
+
+    Where the audio begins in the session: `starts_at_ms`, or `recorded_from` (a moment,
+    e.g. the desk's capture's first sound), or by default the answer."""
     with sessions.begin() as session:
-        session_id = session.scalar(select(CallSession.id).where(CallSession.call_id == call_id))
-    if session_id is None:
+        found = session.execute(
+            select(CallSession.id, CallSession.started_at).where(CallSession.call_id == call_id)
+        ).first()
+    if found is None:
         raise UnknownSession(f"no session for call {call_id}")
+    session_id, session_started = found
+    if starts_at_ms is None and recorded_from is not None:
+        offset = recorded_from - utc(session_started)
+        starts_at_ms = max(0, round(offset.total_seconds() * 1000))
     info, _peaks = import_recording_with_peaks(source, root, call_id, shared_cache_dir(root))
     with sessions.begin() as session:
         attach_recording(

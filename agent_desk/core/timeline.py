@@ -68,6 +68,9 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "complaint_submitted": ("提交投诉", "Complaint submitted"),
     "complaint_saved": ("提交投诉", "Complaint submitted"),
     "recording": ("录音", "Recording attached"),
+    "recording_started": ("坐席录音开始", "Desk recording started"),
+    "recording_problem": ("坐席录音问题", "Desk recording problem"),
+    "recording_failed": ("录音未保存", "Recording not stored"),
     "qa_mark": ("质检标记", "QA mark"),
 }
 
@@ -135,6 +138,10 @@ def describe(kind: str, payload: Mapping[str, Any], pack: ScriptPack | None = No
         if p.get("promised_reply_at"):
             text += f" · 承诺回复 · reply by {p['promised_reply_at']}"
         return text
+    if kind == "recording_started":
+        return _short(str(p.get("device") or ""))
+    if kind in ("recording_problem", "recording_failed"):
+        return _short(str(p.get("reason") or ""))
     if kind == "agent_state":
         return f"{p.get('old', '')} → {p.get('new', '')}"
     if kind in ("hold", "ringing", "answered", "resumed", "wrap_up_started", "queued"):

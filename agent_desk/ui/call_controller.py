@@ -31,6 +31,8 @@ from agent_desk.telephony.source import CallEvent
 
 log = logging.getLogger(__name__)
 
+HANDED_ON_KEPT = 50  # finished calls remembered: a capture closes within seconds of its call
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -50,7 +52,9 @@ class CallController(QObject):
         super().__init__(parent)
         self.flow = CallFlow(policy)
         self.recorder: SessionRecorder | None = None
-        self._recordings: dict[str, str] = {}  # call id -> the phone system's recording
+        self._recordings: dict[str, str] = {}  # call id -> its recording (phone system's first)
+        # Finished calls whose recording went to be stored (a late capture is not needed).
+        self._handed_on: dict[str, None] = {}
         self._calls: dict[str, Call] = {}  # until recorded as finished: the flow lets go first
         self._arrived.connect(self._on_arrived)
         self._acw_timer = QTimer(self)
@@ -121,8 +125,12 @@ class CallController(QObject):
     # -- facts other panels add to the session ----------------------------------------------
 
     def record(self, call_id: str, kind: str, **payload: Any) -> None:
+        self.record_at(call_id, kind, now(), **payload)
+
+    def record_at(self, call_id: str, kind: str, at: dt.datetime, **payload: Any) -> None:
+        """A fact that happened a moment ago (`at`), e.g. the capture's first sound."""
         if self.recorder is not None:
-            self.recorder.event(call_id, kind, now(), **payload)
+            self.recorder.event(call_id, kind, at, **payload)
 
     def save_notes(self, call_id: str, notes: str) -> None:
         if self.recorder is not None:
@@ -134,12 +142,15 @@ class CallController(QObject):
         if self.recorder is not None:
             self.recorder.set_customer(call_id, customer_id, now())
 
-    def set_recording(self, call_id: str, path: str) -> None:
-        """The desk's own capture of a call: stored once the call is done (unless the phone
-        system sent its recording, which is the better copy)."""
-        self._recordings.setdefault(call_id, path)
-        if not self.flow.has_call(call_id):
-            self.recordingReady.emit(call_id, self._recordings.pop(call_id))
+    def set_recording(self, call_id: str, path: str) -> bool:
+        """The desk's own capture of a call: stored once the call is done, unless the phone
+        system sent its recording, which is the better copy (then False: not needed)."""
+        if self.flow.has_call(call_id):
+            return self._recordings.setdefault(call_id, path) == path
+        if call_id in self._handed_on:  # done, and the phone system's recording went on
+            return False
+        self._hand_on(call_id, path)
+        return True
 
     def close_abandoned(self, call_id: str) -> None:
         """A call that rang while the desk stopped: recorded as missed, not shown again."""
@@ -219,7 +230,7 @@ class CallController(QObject):
             call = self._calls.pop(call_id, None)
             recording = self._recordings.pop(call_id, None)
             if recording is not None:
-                self.recordingReady.emit(call_id, recording)
+                self._hand_on(call_id, recording)
             if recorder is not None:
                 code = event.code if isinstance(event, WrapUpDone) else None
                 defaulted = event.defaulted if isinstance(event, WrapUpDone) else False
@@ -231,6 +242,12 @@ class CallController(QObject):
                     answered_at=call.answered_at if call else None,
                     ended_at=call.ended_at if call else None,
                 )
+
+    def _hand_on(self, call_id: str, recording: str) -> None:
+        self._handed_on[call_id] = None
+        while len(self._handed_on) > HANDED_ON_KEPT:
+            self._handed_on.pop(next(iter(self._handed_on)))
+        self.recordingReady.emit(call_id, recording)
 
     def _after_call_work_expired(self) -> None:
         if self.flow.after_call_work_deadline is not None:

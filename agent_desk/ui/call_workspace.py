@@ -4,6 +4,7 @@ and routes its actions here."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -29,10 +30,13 @@ from agent_desk.ui.script_panel import ScriptPanel
 
 log = logging.getLogger(__name__)
 
+TALKING = (CallState.TALKING, CallState.HOLD)
+
 
 class CallWorkspace(QObject):
     problem = Signal(str)  # refused actions, passing trouble and news: the status bar
     notice = Signal(str, str)  # banner text, level ("" text: withdraw it)
+    microphone = Signal(str)  # the desk cannot record with its microphone ("": it can again)
 
     def __init__(self, policy: WrapUpPolicy | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -64,7 +68,9 @@ class CallWorkspace(QObject):
         c.recordingProblem.connect(lambda msg: self.notice.emit(msg, "warning"))
         c.recordingReady.connect(self.store_recording)
         c.flowEvent.connect(self._capture_follows)
-        self.capture.captured.connect(c.set_recording)
+        self.capture.started.connect(self._capture_started)
+        self.capture.captured.connect(self._captured)
+        self.capture.trouble.connect(self._capture_trouble)
         self.capture.problem.connect(self.problem)
         customers.popPainted.connect(self._pop_painted)
         customers.customerIdentified.connect(self._identified)
@@ -111,6 +117,7 @@ class CallWorkspace(QObject):
 
     def stop(self) -> None:
         self.packs.attach(None)
+        self.capture.stop()  # the file is closed and kept in the captures folder
         self.call_panel.save_notes_now()
         self.simulator.stop()
         if self.bridge is not None:
@@ -220,31 +227,53 @@ class CallWorkspace(QObject):
 
         from agent_desk.audio.attach import Attached, attach_call_recording
 
+        # The desk's own capture begins at its first sound, a moment after the answer.
+        own = self.capture.file_for(call_id) == Path(path)
+        began = self.capture.first_sound(call_id) if own else None
+
         def run() -> Attached:
             recorder.flush()  # the session row must be there before the recording is
-            return attach_call_recording(sessions, call_id, Path(path), root)
+            return attach_call_recording(sessions, call_id, Path(path), root, recorded_from=began)
 
-        def failed(exc: Exception) -> None:
-            self.controller.record(call_id, "recording_failed", reason=str(exc))
-            self.problem.emit(self.tr("Recording of {0} not stored: {1}").format(call_id, exc))
-
-        BackgroundOp(
-            self,
-            run,
-            lambda done: self.problem.emit(
+        def stored(done: Attached) -> None:
+            self.capture.release(call_id)  # stored, or the phone system's copy was
+            self.problem.emit(
                 self.tr("Recording of {0} stored ({1:.0f} s)").format(
                     call_id, done.info.duration_ms / 1000
                 )
-            ),
-            failed,
-        ).start()
+            )
+
+        def failed(exc: Exception) -> None:
+            self.controller.record(call_id, "recording_failed", reason=str(exc))
+            kept = self.tr(" (the desk's recording is kept at {0})").format(path) if own else ""
+            self.problem.emit(
+                self.tr("Recording of {0} not stored: {1}").format(call_id, exc) + kept
+            )
+
+        BackgroundOp(self, run, stored, failed).start()
 
     def _capture_follows(self, event: object) -> None:
-        """The desk's own recording runs from the answer to the hang-up."""
+        """The desk's own recording runs from the answer to the hang-up (a call restored
+        after a restart is recorded from there, if it is still being talked)."""
         if isinstance(event, CallAnswered):
-            self.capture.start(event.call_id)
-        elif isinstance(event, CallEnded):
+            call = self.controller.flow.active
+            if call is not None and call.call_id == event.call_id and call.state in TALKING:
+                self.capture.start(event.call_id)
+        elif isinstance(event, CallEnded) and self.capture.recording == event.call_id:
             self.capture.stop()
+
+    def _capture_started(self, call_id: str, device: str, at: dt.datetime) -> None:
+        self.controller.record_at(call_id, "recording_started", at, device=device)
+        self.microphone.emit("")
+
+    def _captured(self, call_id: str, path: str) -> None:
+        if not self.controller.set_recording(call_id, path):
+            self.capture.release(call_id)  # the phone system's recording is stored instead
+
+    def _capture_trouble(self, call_id: str, text: str) -> None:
+        if call_id != "-":  # "-": QtMultimedia complained between calls
+            self.controller.record(call_id, "recording_problem", reason=text)
+        self.microphone.emit(text)
 
     def _call_started(self) -> None:
         # The screen pop is on its way from the database: prepare the prompts meanwhile,
@@ -270,6 +299,9 @@ class CallWorkspace(QObject):
 
     def _pop_painted(self, call_id: str, customer_id: int, matches: int, ms: float) -> None:
         if call_id:
+            # While it rings, after the caller's record is on screen: the microphone, so the
+            # desk's recording starts with the first word of the answer.
+            QTimer.singleShot(0, self.capture.prepare)
             self.controller.record(
                 call_id,
                 "screen_pop",

@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.pack_manager: PackManager | None = None
         self.replay: SessionReplay | None = None
         self._pending_link: str | None = None  # --open agent-desk://session/…, once connected
+        self._microphone_warning = ""  # the banner's text while it is about the microphone
 
         self.actions_by_name = create_actions(self)
         self.agent_bar = AgentBar(self)
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.calls = CallWorkspace(settings.wrap_up_policy(), parent=self)
         self.calls.recordings_root = recordings_root(settings, paths)
         self.calls.capture.device_name = settings.audio_input
+        self.calls.capture.folder = paths.data_dir / "captures"  # until stored
         self.db_status = QLabel(self)
         self.db_status.setObjectName("databaseStatus")
         self.db_status.setAccessibleName("databaseStatus")
@@ -233,6 +235,7 @@ class MainWindow(QMainWindow):
         controller.changed.connect(self._calls_changed)
         self.calls.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.calls.notice.connect(self._notice)
+        self.calls.microphone.connect(self._microphone)
         self.banner.actionRequested.connect(self.open_settings)
 
     # -- calls ---------------------------------------------------------------------------
@@ -279,6 +282,16 @@ class MainWindow(QMainWindow):
         if text:
             self.banner.show_message(text, level)
         elif self.banner.property("level") == "warning" and not self._notices:
+            self.banner.clear()
+
+    def _microphone(self, text: str) -> None:
+        """The microphone chosen in Settings is missing or went away: a warning with the way
+        to Settings; withdrawn once the desk records again."""
+        if text:
+            self._microphone_warning = text
+            self.banner.show_message(text, "warning", self.tr("Settings…"))
+        elif self._microphone_warning and self.banner.text() == self._microphone_warning:
+            self._microphone_warning = ""
             self.banner.clear()
 
     # -- database ------------------------------------------------------------------------
@@ -500,6 +513,7 @@ class MainWindow(QMainWindow):
             return
         reconnect = (new.db_url, new.agent_no) != (self.settings.db_url, self.settings.agent_no)
         save_settings(new, self.paths)
+        self.calls.capture.device_name = new.audio_input  # from the next answered call
         port_changed = new.cti_port != self.settings.cti_port
         self.settings = new
         self.statusBar().showMessage(self.tr("Settings saved"), 4000)

@@ -38,6 +38,9 @@ DESK_EVENTS: list[tuple[str, dict[str, object]]] = [
     ("prompt_copied", {"prompt_id": "greeting", "stage": "opening", "text": "您好！"}),
     ("coaching_warning", {"phrase_id": "f1", "matched": "没办法", "severity": "warning"}),
     ("complaint_submitted", {"reference": "TS-1", "promised_reply_at": "2026-11-24T09:00"}),
+    ("recording_started", {"device": "Headset 耳麦"}),
+    ("recording_problem", {"reason": "Microphone “Headset” is not connected"}),
+    ("recording_failed", {"reason": "c-1.wav: the file is empty"}),
 ]
 
 
@@ -96,6 +99,9 @@ def test_details_say_what_happened() -> None:
     assert "没办法" in detail["coaching_warning"]
     assert detail["complaint_submitted"].startswith("TS-1 · 承诺回复")
     assert detail["prompt_used"].endswith("您好！")
+    assert detail["recording_started"] == "Headset 耳麦"
+    assert detail["recording_problem"] == "Microphone “Headset” is not connected"
+    assert detail["recording_failed"] == "c-1.wav: the file is empty"
     defaulted = build_timeline([RecordedEvent(0, "wrap_up", {"code": "other", "defaulted": True})])
     assert defaulted[0].detail == "other (超时默认 · defaulted)"
     unknown_caller = build_timeline([RecordedEvent(0, "screen_pop", {"customer_id": None})])
