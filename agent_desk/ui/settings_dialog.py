@@ -1,11 +1,12 @@
-"""Settings: database URL, agent number, CTI port. Bad values are explained in the dialog
-and nothing is saved until they are fixed."""
+"""Settings: database URL, agent number, CTI port, the microphone calls are recorded from.
+Bad values are explained in the dialog and nothing is saved until they are fixed."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -43,6 +44,15 @@ class SettingsDialog(QDialog):
         self.cti_port.setRange(0, 65535)
         self.cti_port.setValue(settings.cti_port)
         self.cti_port.setSpecialValueText(self.tr("any free port"))
+        self.audio_input = QComboBox(self)
+        self.audio_input.setObjectName("settingsAudioInput")
+        self.audio_input.setToolTip(
+            self.tr(
+                "The desk records each call from this microphone, from the answer to the "
+                "hang-up. 通话录音所用的麦克风"
+            )
+        )
+        self._list_audio_inputs(settings.audio_input)
         self.error = QLabel(self)
         self.error.setObjectName("settingsError")
         self.error.setWordWrap(True)
@@ -52,6 +62,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("&Database URL · 数据库"), self.db_url)
         form.addRow(self.tr("&Agent number · 工号"), self.agent_no)
         form.addRow(self.tr("&CTI port · 端口"), self.cti_port)
+        form.addRow(self.tr("&Microphone · 麦克风"), self.audio_input)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -69,6 +80,7 @@ class SettingsDialog(QDialog):
             db_url=self.db_url.text().strip(),
             agent_no=self.agent_no.text().strip(),
             cti_port=self.cti_port.value(),
+            audio_input=str(self.audio_input.currentData() or ""),
         )
         try:
             candidate.validate()
@@ -78,3 +90,19 @@ class SettingsDialog(QDialog):
             return
         self.result_settings = candidate
         super().accept()
+
+    def _list_audio_inputs(self, chosen: str) -> None:
+        """The machine's microphones as QtMultimedia sees them; the chosen one stays listed
+        (and selected) when it is not connected, so saving never changes it by accident."""
+        from agent_desk.ui.call_capture import CallCapture  # QtMultimedia: only when asked
+
+        box = self.audio_input
+        inputs = CallCapture.inputs()
+        box.addItem(self.tr("System default · 系统默认"), "")
+        for name in inputs:
+            box.addItem(name, name)
+        if chosen and chosen not in inputs:
+            box.addItem(self.tr("{0} (not connected · 未连接)").format(chosen), chosen)
+        if not inputs:
+            box.setItemText(0, self.tr("System default (no microphone found · 未找到麦克风)"))
+        box.setCurrentIndex(max(0, box.findData(chosen)))
