@@ -5,17 +5,21 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test system-deps venv lint typecheck pytest bench clean
+.PHONY: run test system-deps test-deps venv lint typecheck pytest bench clean
 
 run: system-deps $(STAMP)
 	$(BIN)/agent-desk db upgrade
 	$(BIN)/agent-desk db seed-demo --customers 500 --sessions 2000 --if-empty
 	$(BIN)/agent-desk
 
-test: system-deps $(STAMP) lint typecheck pytest
+test: test-deps $(STAMP) lint typecheck pytest
 
 system-deps:
 	@bash scripts/system-deps.sh
+
+# The same, and what only the tests need (a private sound server for the recording tests).
+test-deps:
+	@bash scripts/system-deps.sh --test
 
 venv: $(STAMP)
 

@@ -15,6 +15,18 @@ packages=(
     # a virtual screen for looking at the window, and a real Secret Service for keyring tests
     xvfb gnome-keyring dbus-daemon libsecret-tools
 )
+if [ "${1:-}" = "--test" ]; then
+    # `make test`: a private PulseAudio server with a virtual microphone for the tests of the
+    # desk's own call recording (pactl and pacat drive it). Not where PipeWire's pulse
+    # server is installed: pulseaudio would replace the desktop's sound server, so those
+    # tests skip there and say why.
+    if dpkg-query -W -f='${Status}' pipewire-pulse 2>/dev/null | grep -q "install ok installed"; then
+        echo "system-deps: pipewire-pulse is installed; not adding pulseaudio (the desk" \
+            "recording tests will skip)" >&2
+    else
+        packages+=(pulseaudio pulseaudio-utils)
+    fi
+fi
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     packages+=(python3-venv)
 fi

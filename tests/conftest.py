@@ -89,3 +89,6 @@ from tests.keyring_service import (  # noqa: E402, F401
     secret_service_daemon,
     secret_service_keyring,
 )
+
+# A real, private PulseAudio server with a virtual microphone for the recording tests.
+from tests.sound_server import sound_server_daemon  # noqa: E402, F401

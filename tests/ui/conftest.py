@@ -13,6 +13,12 @@ from agent_desk.ui.main_window import MainWindow
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# Loaded now, while no other thread runs: importing QtMultimedia makes Qt warn from inside
+# the dynamic loader, and pytest-qt's Python message handler then needs the GIL. Imported
+# later by a desk (at its first call), a worker thread holding the GIL and waiting for the
+# loader (OpenCC building the coach does) would deadlock the test run.
+import PySide6.QtMultimedia  # noqa: F401
+
 LaunchDesk = Callable[..., MainWindow]
 
 
