@@ -2,7 +2,7 @@
 recording (QtMultimedia reads microphones from PulseAudio on Linux).
 
 `sound_server()` starts `pulseaudio` as a plain per-user daemon (no system mode, no D-Bus,
-no default modules, never exiting when idle) with HOME and XDG_RUNTIME_DIR in a temporary
+no default modules, no client may stop it) with HOME and XDG_RUNTIME_DIR in a temporary
 directory, listening on a socket there with anonymous access. In it:
 
 * a null sink "line", mono 48 kHz, played into without pause by `pacat` (low latency, so
@@ -46,6 +46,7 @@ LINE_RATE = 48_000
 TONE_HZ = 440.0
 BUILT_IN = "Built-in microphone 内置麦克风"
 START_TIMEOUT = 10.0
+ORPHAN_EXIT_S = 20
 STOP_TIMEOUT = 5.0
 
 
@@ -175,7 +176,9 @@ def sound_server(tone_hz: float = TONE_HZ) -> Iterator[SoundServer]:
                     "--daemonize=no",
                     "--system=no",
                     "-n",  # no default.pa: only the modules below
-                    "--exit-idle-time=-1",
+                    # Never idle while the line plays; orphaned (the test run killed, so
+                    # pacat's input ends) it goes away by itself.
+                    f"--exit-idle-time={ORPHAN_EXIT_S}",
                     "--disallow-exit",
                     "--use-pid-file=no",
                     "--disable-shm=yes",
