@@ -35,7 +35,8 @@ def _one_run(env: dict[str, str], db_url: str | None) -> tuple[float, float]:
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"desk did not start: {done.stderr.strip() or done.stdout.strip()}")
-    fields = done.stdout.split()
+    # The desk prints its CTI bridge first; the probe's figures are its last line.
+    fields = done.stdout.strip().splitlines()[-1].split()
     shown, connected = float(fields[1]), float(fields[3])
     return (shown - started) * 1000, (connected - started) * 1000
 

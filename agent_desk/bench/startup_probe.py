@@ -28,12 +28,20 @@ def main() -> int:
     app.installEventFilter(probe)
     window = launch(sys.argv)
     connected_at: list[float] = []
-    window.connected.connect(lambda: (connected_at.append(time.monotonic()), app.quit()))
+    opened: list[bool] = []
+
+    def connected() -> None:
+        connected_at.append(time.monotonic())
+        # Judged here: quitting closes the window (Qt 6.11), and with it the database.
+        opened.append(window.connection is not None)
+        app.quit()
+
+    window.connected.connect(connected)
     if not connected_at:
         app.exec()
     while probe.painted_at is None:
         app.processEvents()
-    ok = window.connection is not None
+    ok = all(opened)
     print(f"shown {probe.painted_at:.6f} connected {connected_at[0]:.6f} ok {int(ok)}", flush=True)
     window.close()
     return 0 if ok else 1
