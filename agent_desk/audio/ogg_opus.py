@@ -2,8 +2,8 @@
 
 ffmpeg's own Opus decoder always works at 48 kHz and spends ~3 s of one core on an hour of
 speech. libopus (the library ffmpeg encodes with) decodes our SILK 16 kHz speech at its own
-rate in ~2 s, and since ctypes lets go of the GIL during each call, slices of the file decode
-in threads side by side: an hour in ~1.4 s on two cores. Neither the file nor its PCM is
+rate in ~2 s, and slices of the file decode side by side, a process each (see
+`peak_decoding`): an hour in ~1.3 s on two cores. Neither the file nor its PCM is
 held whole: `read_stream` reads page headers only, and each slice reads its packets and
 decodes them a chunk at a time.
 

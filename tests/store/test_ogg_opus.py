@@ -138,25 +138,34 @@ def test_anything_else_is_decoded_by_ffmpeg(
     assert 0 < peaks.duration_ms < with_ffmpeg(stored, monkeypatch).duration_ms
 
 
+@pytest.mark.parametrize("slices", [1, 2], ids=["in-process", "a-process-per-slice"])
 def test_a_packet_libopus_refuses_hands_the_file_to_ffmpeg(
-    stored: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    stored: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    slices: int,
 ) -> None:
     stream = read_stream(stored)
     assert stream is not None
     data = bytearray(stored.read_bytes())
-    at = stream.offsets[len(stream.offsets) // 2]
+    at = stream.offsets[len(stream.offsets) * 3 // 4]  # in the second slice
     data[at] |= 0x03  # frame count code 3 ...
     data[at + 1] = 0  # ... with zero frames: not a valid packet
     damaged = tmp_path / "damaged.ogg"
     damaged.write_bytes(data)
     caplog.set_level(logging.INFO, logger="agent_desk.audio.peak_decoding")
+    monkeypatch.setattr(peak_decoding, "PARALLEL_FROM_S", 0.0)
     try:
-        peaks = compute_peaks(damaged)
+        peaks = compute_peaks(damaged, workers=slices)
     except RecordingCorrupt:
         pass  # ffmpeg judged it: either way the replay was never given libopus's guess
     else:
         assert peaks.duration_ms > 0
-    assert any("decoding it with ffmpeg" in r.getMessage() for r in caplog.records)
+    (said,) = [
+        r.getMessage() for r in caplog.records if "decoding it with ffmpeg" in r.getMessage()
+    ]
+    assert "refused by libopus" in said
 
 
 # -- helpers -----------------------------------------------------------------------------------
