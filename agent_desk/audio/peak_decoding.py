@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent_desk.audio.ogg_opus import DECODE_RATE, Undecodable, read_stream
-from agent_desk.audio.peaks import BUCKETS_PER_SECOND, Peaks
+from agent_desk.audio.peaks import BUCKETS_PER_SECOND, Peaks, int16_le
 from agent_desk.audio.recordings import PEAKS_RATE, RecordingCorrupt, check_file, ffmpeg_path
 
 log = logging.getLogger(__name__)
@@ -214,10 +214,7 @@ def _peaks_of_slices(path: Path, bounds: list[int], buckets_per_second: int) -> 
         fed, count = _SLICE_HEADER.unpack_from(out)
         if len(out) != _SLICE_HEADER.size + 4 * count:
             raise Undecodable("a slice's peaks came back cut short")
-        part = array("h")
-        part.frombytes(out[_SLICE_HEADER.size :])
-        if sys.byteorder == "big":
-            part.byteswap()
+        part = int16_le(out[_SLICE_HEADER.size :])
         mins.extend(part[:count])
         maxs.extend(part[count:])
         samples += fed

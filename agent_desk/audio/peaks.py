@@ -146,6 +146,15 @@ def import_recording_with_peaks(
     return info, peaks
 
 
+def int16_le(data: bytes) -> array[int]:
+    """Little-endian 16-bit samples (the cache's, and a slice worker's) as an array('h')."""
+    values = array("h")
+    values.frombytes(data)
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
+
+
 # -- the cache file ----------------------------------------------------------------------------
 
 
@@ -196,10 +205,7 @@ def read_peaks(source: Path) -> Peaks | None:
     if magic != MAGIC or version != FORMAT_VERSION or len(data) != _HEADER.size + 4 * count:
         log.warning("waveform cache %s is damaged; computing the peaks again", source)
         return None
-    pairs = array("h")
-    pairs.frombytes(data[_HEADER.size :])
-    if sys.byteorder == "big":
-        pairs.byteswap()
+    pairs = int16_le(data[_HEADER.size :])
     return Peaks(
         duration_ms=duration_ms,
         sample_rate=rate,
