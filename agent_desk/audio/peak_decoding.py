@@ -16,7 +16,6 @@ import os
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 from array import array
 from collections.abc import Callable, Sequence
@@ -27,11 +26,10 @@ import numpy.typing as npt
 
 from agent_desk.audio.ogg_opus import DECODE_RATE, Undecodable, read_stream
 from agent_desk.audio.peaks import BUCKETS_PER_SECOND, Peaks, int16_le
-from agent_desk.audio.recordings import PEAKS_RATE, RecordingCorrupt, check_file, ffmpeg_path
+from agent_desk.audio.recordings import PEAKS_RATE, check_file, ffmpeg_path, run_ffmpeg
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 64 * 1024
 # Below this a single decoder is quicker than starting several.
 PARALLEL_FROM_S = 300.0
 MAX_WORKERS = 4
@@ -309,26 +307,7 @@ def _decode_into(
         "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(accumulator.sample_rate),
         "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1",
     ]  # fmt: skip
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
-        )
-        assert process.stdout is not None
-        try:
-            while block := process.stdout.read(_CHUNK):
-                accumulator.feed(block)
-            returncode = process.wait()
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            process.stdout.close()
-        if returncode != 0:
-            errors.seek(0)
-            detail = errors.read()[-4000:].decode("utf-8", "replace")
-            log.warning("ffmpeg could not decode %s for its waveform:\n%s", path, detail)
-            raise RecordingCorrupt(path, "a damaged audio file: its waveform cannot be drawn")
+    run_ffmpeg(command, path, accumulator.feed, "its waveform cannot be drawn")
 
 
 def _duration_s(path: Path) -> float | None:

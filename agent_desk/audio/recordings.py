@@ -552,22 +552,40 @@ def _convert_streaming(
         ffmpeg, "-nostdin", "-hide_banner", "-nostats", "-v", "error",
         "-i", str(source), "-filter_complex", graph, *outputs,
     ]  # fmt: skip
+    feed: PcmHook | None = None
+    if pcm_hook is not None:
+        expected = max(duration_ms * PEAKS_RATE // 1000 * 2, 1)
+        done = 0
+
+        def feed(block: bytes) -> None:
+            nonlocal done
+            pcm_hook(block)
+            done += len(block)
+            if progress is not None:
+                progress(0.05 + 0.9 * min(done / expected, 1.0))
+
+    run_ffmpeg(command, source, feed, "converting it failed")
+    return duration_ms, gain
+
+
+# -- small helpers -----------------------------------------------------------------------------
+
+
+def run_ffmpeg(command: list[str], source: Path, on_output: PcmHook | None, failure: str) -> None:
+    """Run ffmpeg on `source`, its standard output handed to `on_output` a chunk at a time as
+    it comes (None: it writes files only). On failure its own words go to the log and
+    `RecordingCorrupt` says "a damaged audio file: `failure`"."""
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if pcm_hook is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if on_output is not None else subprocess.DEVNULL,
             stderr=errors,  # a file, not a pipe: ffmpeg never blocks on a full stderr
         )
         try:
-            if pcm_hook is not None and process.stdout is not None:
-                expected = max(duration_ms * PEAKS_RATE // 1000 * 2, 1)
-                done = 0
+            if on_output is not None and process.stdout is not None:
                 while block := process.stdout.read(_CHUNK):
-                    pcm_hook(block)
-                    done += len(block)
-                    if progress is not None:
-                        progress(0.05 + 0.9 * min(done / expected, 1.0))
+                    on_output(block)
             returncode = process.wait()
         except BaseException:
             process.kill()
@@ -579,12 +597,8 @@ def _convert_streaming(
         if returncode != 0:
             errors.seek(0)
             detail = errors.read()[-4000:].decode("utf-8", "replace")
-            log.warning("ffmpeg failed converting %s:\n%s", source, detail)
-            raise RecordingCorrupt(source, "a damaged audio file: converting it failed")
-    return duration_ms, gain
-
-
-# -- small helpers -----------------------------------------------------------------------------
+            log.warning("ffmpeg failed on %s (%s):\n%s", source, failure, detail)
+            raise RecordingCorrupt(source, f"a damaged audio file: {failure}")
 
 
 def new_temp_file(directory: Path, prefix: str) -> Path:
