@@ -49,10 +49,11 @@ import secretstorage.collection
 import secretstorage.exceptions
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
+from tests.private_services import STOP_TIMEOUT, running_or_skipped, stop, tail
+
 DEBIAN_PACKAGES = ("gnome-keyring", "dbus-daemon", "libsecret-tools")
 KEYRING_PASSWORD = "agent-desk-test-keyring"
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
 
 _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -113,29 +114,6 @@ class SecretService:
                 item.delete()
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate, then kill if need be, and always reap, so no process or pipe outlives us."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        if pipe is not None:
-            with contextlib.suppress(BrokenPipeError):  # unflushed input for a dead process
-                pipe.close()
-
-
-def _tail(path: Path, limit: int = 2000) -> str:
-    try:
-        text = path.read_text(errors="replace").strip()
-    except OSError:
-        return ""
-    return text[-limit:]
-
-
 def _check_ready(address: str) -> bool:
     """True once org.freedesktop.secrets is on the bus with an unlocked default collection."""
     connection: DBusConnection
@@ -194,14 +172,14 @@ def secret_service(password: str = KEYRING_PASSWORD) -> Iterator[SecretService]:
                 stderr=log,
                 env=env,
             )
-        stack.callback(_stop, bus)
+        stack.callback(stop, bus)
         assert bus.stdout is not None
         address = bus.stdout.readline().decode().strip()
         bus.stdout.close()
         if not address:
             bus.wait(timeout=STOP_TIMEOUT)
             raise SecretServiceUnavailable(
-                f"dbus-daemon exited ({bus.returncode}) without a bus address: {_tail(bus_log)}"
+                f"dbus-daemon exited ({bus.returncode}) without a bus address: {tail(bus_log)}"
             )
         env["DBUS_SESSION_BUS_ADDRESS"] = address
 
@@ -220,7 +198,7 @@ def secret_service(password: str = KEYRING_PASSWORD) -> Iterator[SecretService]:
                 stderr=subprocess.STDOUT,
                 env=env,
             )
-        stack.callback(_stop, daemon)
+        stack.callback(stop, daemon)
         assert daemon.stdin is not None
         with contextlib.suppress(BrokenPipeError):  # it died at once: reported just below
             daemon.stdin.write(password.encode())
@@ -230,19 +208,15 @@ def secret_service(password: str = KEYRING_PASSWORD) -> Iterator[SecretService]:
         while not _check_ready(address):
             if daemon.poll() is not None:
                 raise SecretServiceUnavailable(
-                    f"gnome-keyring-daemon exited ({daemon.returncode}): {_tail(keyring_log)}"
+                    f"gnome-keyring-daemon exited ({daemon.returncode}): {tail(keyring_log)}"
                 )
             if time.monotonic() > deadline:
                 raise SecretServiceUnavailable(
                     f"gnome-keyring-daemon gave no unlocked default collection within "
-                    f"{START_TIMEOUT:.0f}s: {_tail(keyring_log)}"
+                    f"{START_TIMEOUT:.0f}s: {tail(keyring_log)}"
                 )
             time.sleep(0.05)
         yield SecretService(address=address, root=root)
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 @contextlib.contextmanager
@@ -261,15 +235,9 @@ def use_keyring(
 @pytest.fixture(scope="session")
 def secret_service_daemon() -> Iterator[SecretService]:
     """The private Secret Service, started once per test session."""
-    with contextlib.ExitStack() as stack:
-        try:
-            service = stack.enter_context(secret_service())
-        except SecretServiceUnavailable as exc:
-            reason = f"no Secret Service for the keyring tests: {exc}"
-            if in_ci():
-                pytest.fail(f"{reason} (CI is set, so this fails instead of skipping)")
-            pytest.skip(reason)
-        yield service
+    yield from running_or_skipped(
+        secret_service(), SecretServiceUnavailable, "no Secret Service for the keyring tests"
+    )
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.keyring_service import in_ci
+from tests.private_services import STOP_TIMEOUT, running_or_skipped, stop, tail
 
 DEBIAN_PACKAGES = ("pulseaudio", "pulseaudio-utils")
 LINE_RATE = 48_000
@@ -47,7 +47,6 @@ TONE_HZ = 440.0
 BUILT_IN = "Built-in microphone 内置麦克风"
 START_TIMEOUT = 10.0
 ORPHAN_EXIT_S = 20
-STOP_TIMEOUT = 5.0
 
 
 class SoundServerUnavailable(RuntimeError):
@@ -121,27 +120,6 @@ def _clean_env(root: Path) -> dict[str, str]:
     }
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        if pipe is not None:
-            with contextlib.suppress(BrokenPipeError):
-                pipe.close()
-
-
-def _tail(path: Path, limit: int = 2000) -> str:
-    try:
-        return path.read_text(errors="replace").strip()[-limit:]
-    except OSError:
-        return ""
-
-
 def _feed(pacat: subprocess.Popen[bytes], tone: bytes, feeding: threading.Event) -> None:
     """Play the tone into the line for as long as the server runs (pacat paces us)."""
     assert pacat.stdin is not None
@@ -197,17 +175,17 @@ def sound_server(tone_hz: float = TONE_HZ) -> Iterator[SoundServer]:
                 stderr=subprocess.STDOUT,
                 env=env,
             )
-        stack.callback(_stop, daemon)
+        stack.callback(stop, daemon)
         server = SoundServer(root, socket)
         deadline = time.monotonic() + START_TIMEOUT
         while not _answers(server):
             if daemon.poll() is not None:
                 raise SoundServerUnavailable(
-                    f"pulseaudio exited ({daemon.returncode}): {_tail(server_log)}"
+                    f"pulseaudio exited ({daemon.returncode}): {tail(server_log)}"
                 )
             if time.monotonic() > deadline:
                 raise SoundServerUnavailable(
-                    f"pulseaudio did not answer within {START_TIMEOUT:.0f}s: {_tail(server_log)}"
+                    f"pulseaudio did not answer within {START_TIMEOUT:.0f}s: {tail(server_log)}"
                 )
             time.sleep(0.05)
         pacat = subprocess.Popen(
@@ -237,7 +215,7 @@ def sound_server(tone_hz: float = TONE_HZ) -> Iterator[SoundServer]:
 
         def stop_feeding() -> None:
             feeding.clear()
-            _stop(pacat)  # a write blocked on the pipe fails, and the feeder ends
+            stop(pacat)  # a write blocked on the pipe fails, and the feeder ends
             if feeder.is_alive():
                 feeder.join(STOP_TIMEOUT)
 
@@ -259,12 +237,6 @@ def _answers(server: SoundServer) -> bool:
 @pytest.fixture
 def sound_server_daemon() -> Iterator[SoundServer]:
     """A private sound server for one test (its microphone is plugged by the test)."""
-    with contextlib.ExitStack() as stack:
-        try:
-            server = stack.enter_context(sound_server())
-        except SoundServerUnavailable as exc:
-            reason = f"no PulseAudio server for the recording tests: {exc}"
-            if in_ci():
-                pytest.fail(f"{reason} (CI is set, so this fails instead of skipping)")
-            pytest.skip(reason)
-        yield server
+    yield from running_or_skipped(
+        sound_server(), SoundServerUnavailable, "no PulseAudio server for the recording tests"
+    )
