@@ -34,7 +34,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +48,16 @@ import secretstorage.collection
 import secretstorage.exceptions
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
-from tests.private_services import STOP_TIMEOUT, running_or_skipped, stop, tail
+from tests.private_services import (
+    STOP_TIMEOUT,
+    running_or_skipped,
+    stop,
+    tail,
+    wait_until_ready,
+)
 
 DEBIAN_PACKAGES = ("gnome-keyring", "dbus-daemon", "libsecret-tools")
 KEYRING_PASSWORD = "agent-desk-test-keyring"
-START_TIMEOUT = 10.0
 
 _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -204,18 +208,14 @@ def secret_service(password: str = KEYRING_PASSWORD) -> Iterator[SecretService]:
             daemon.stdin.write(password.encode())
             daemon.stdin.close()
 
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _check_ready(address):
-            if daemon.poll() is not None:
-                raise SecretServiceUnavailable(
-                    f"gnome-keyring-daemon exited ({daemon.returncode}): {tail(keyring_log)}"
-                )
-            if time.monotonic() > deadline:
-                raise SecretServiceUnavailable(
-                    f"gnome-keyring-daemon gave no unlocked default collection within "
-                    f"{START_TIMEOUT:.0f}s: {tail(keyring_log)}"
-                )
-            time.sleep(0.05)
+        wait_until_ready(
+            daemon,
+            "gnome-keyring-daemon",
+            lambda: _check_ready(address),
+            keyring_log,
+            SecretServiceUnavailable,
+            "gave no unlocked default collection",
+        )
         yield SecretService(address=address, root=root)
 
 

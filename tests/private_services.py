@@ -7,13 +7,15 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
+START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 T = TypeVar("T")
 
@@ -40,6 +42,25 @@ def tail(path: Path, limit: int = 2000) -> str:
     except OSError:
         return ""
     return text[-limit:]
+
+
+def wait_until_ready(
+    daemon: subprocess.Popen[bytes],
+    name: str,
+    ready: Callable[[], bool],
+    log: Path,
+    unavailable: type[Exception],
+    not_ready: str,
+) -> None:
+    """Poll `ready` until it holds; `unavailable` (with the log's tail) when the daemon
+    exits first, or when START_TIMEOUT passes (`not_ready` says what did not happen)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready():
+        if daemon.poll() is not None:
+            raise unavailable(f"{name} exited ({daemon.returncode}): {tail(log)}")
+        if time.monotonic() > deadline:
+            raise unavailable(f"{name} {not_ready} within {START_TIMEOUT:.0f}s: {tail(log)}")
+        time.sleep(0.05)
 
 
 def in_ci() -> bool:

@@ -31,7 +31,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +38,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.private_services import STOP_TIMEOUT, running_or_skipped, stop, tail
+from tests.private_services import STOP_TIMEOUT, running_or_skipped, stop, wait_until_ready
 
 DEBIAN_PACKAGES = ("pulseaudio", "pulseaudio-utils")
 LINE_RATE = 48_000
 TONE_HZ = 440.0
 BUILT_IN = "Built-in microphone 内置麦克风"
-START_TIMEOUT = 10.0
 ORPHAN_EXIT_S = 20
 
 
@@ -177,17 +175,14 @@ def sound_server(tone_hz: float = TONE_HZ) -> Iterator[SoundServer]:
             )
         stack.callback(stop, daemon)
         server = SoundServer(root, socket)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(server):
-            if daemon.poll() is not None:
-                raise SoundServerUnavailable(
-                    f"pulseaudio exited ({daemon.returncode}): {tail(server_log)}"
-                )
-            if time.monotonic() > deadline:
-                raise SoundServerUnavailable(
-                    f"pulseaudio did not answer within {START_TIMEOUT:.0f}s: {tail(server_log)}"
-                )
-            time.sleep(0.05)
+        wait_until_ready(
+            daemon,
+            "pulseaudio",
+            lambda: _answers(server),
+            server_log,
+            SoundServerUnavailable,
+            "did not answer",
+        )
         pacat = subprocess.Popen(
             [
                 "pacat",
