@@ -19,7 +19,7 @@ from agent_desk.audio.ogg_opus import OPUS_RATE, OpusStream, read_stream
 from agent_desk.audio.peak_decoding import compute_peaks
 from agent_desk.audio.peaks import Peaks
 from agent_desk.audio.recordings import RecordingCorrupt, import_recording
-from tests.store.test_recordings import need, speech_wav, tone_wav
+from tests.store.test_recordings import decode, need, speech_wav, tone_wav
 
 TEXT = "您好，我是客服中心，请问有什么可以帮您？非常抱歉给您带来不便。"
 
@@ -179,10 +179,7 @@ def packets(stream: OpusStream) -> list[bytes]:
 
 def ffmpeg_duration(path: Path) -> float:
     """What ffmpeg decodes the file to, in seconds (it checks every page's CRC)."""
-    command = [need("ffmpeg"), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1"]
-    command += ["-ar", str(OPUS_RATE), "pipe:1"]
-    pcm = subprocess.run(command, capture_output=True, check=True).stdout
-    return len(pcm) / 2 / OPUS_RATE
+    return len(decode(path, OPUS_RATE)) / OPUS_RATE
 
 
 def repage(source: Path, target: Path, page_bytes: int) -> Path:

@@ -13,6 +13,7 @@ import struct
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agent_desk.audio import recordings
@@ -73,6 +74,18 @@ def tone_wav(
         command += ["pad", str(silence_first), "0"]
     subprocess.run(command, check=True)
     return path
+
+
+def decode(path: Path, rate: int = 16_000) -> np.ndarray:
+    """A recording as mono float samples in -1..1 at `rate`, decoded by ffmpeg."""
+    to_pcm = ["-f", "s16le", "-ac", "1", "-ar", str(rate), "-"]
+    raw = subprocess.run(
+        [need("ffmpeg"), "-nostdin", "-v", "error", "-i", str(path), *to_pcm],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+    return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768
 
 
 def seconds_of(path: Path) -> float:

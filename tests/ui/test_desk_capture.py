@@ -39,6 +39,7 @@ from agent_desk.ui.call_capture import capture_file_name
 from agent_desk.ui.call_controller import CallController
 from tests.conftest import url_text
 from tests.sound_server import BUILT_IN, TONE_HZ, SoundServer, sine
+from tests.store.test_recordings import decode
 from tests.ui.desk_process import ROOT, DeskProcess
 from tests.ui.test_screen_pop import seed_caller
 
@@ -115,18 +116,6 @@ class Calls:
         )
 
 
-def decode(path: Path, rate: int = 16_000) -> np.ndarray:
-    """The stored recording as float samples in -1..1, decoded by ffmpeg."""
-    to_pcm = ["-f", "s16le", "-ac", "1", "-ar", str(rate), "-"]
-    raw = subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), *to_pcm],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    ).stdout
-    return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768
-
-
 def dominant_hz(samples: np.ndarray, rate: int = 16_000) -> float:
     window = samples * np.hanning(len(samples))
     spectrum = np.abs(np.fft.rfft(window))
@@ -171,6 +160,18 @@ def write_pbx_recording(path: Path, seconds: float = 1.5) -> Path:
         out.setframerate(8000)
         out.writeframes(sine(PBX_TONE_HZ, 8000, seconds))
     return path
+
+
+def hang_up_with_the_phone_systems_recording(
+    call_id: str, tmp_path: Path, calls: Calls, desk_home: UserPaths
+) -> SessionEvent:
+    """The call ends with the phone system's recording (PBX_TONE_HZ); it is the one stored."""
+    pbx = write_pbx_recording(tmp_path / "pbx.wav")
+    send_call_event("ended", call_id, "13800138000", "4008001234", recording=str(pbx))
+    event = calls.stored(call_id)
+    samples = decode(stored_file(desk_home, event))
+    assert dominant_hz(samples) == pytest.approx(PBX_TONE_HZ, abs=4)
+    return event
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -281,14 +282,10 @@ def test_a_missing_microphone_is_said_and_the_phone_systems_recording_kept(
     problem = calls.first("c-nomic", "recording_problem")
     assert chosen in problem.payload["reason"]
 
-    pbx = write_pbx_recording(tmp_path / "pbx.wav")
-    send_call_event("ended", "c-nomic", "13800138000", "4008001234", recording=str(pbx))
-    event = calls.stored("c-nomic")
+    event = hang_up_with_the_phone_systems_recording("c-nomic", tmp_path, calls, desk_home)
     events = calls.events("c-nomic")
     assert "recording_started" not in events
     assert {"answered", "ended", "wrap_up", "recording"} <= events.keys()
-    samples = decode(stored_file(desk_home, event))
-    assert dominant_hz(samples) == pytest.approx(PBX_TONE_HZ, abs=4)
     assert event.payload["duration_ms"] == pytest.approx(1500, abs=60)
 
 
@@ -305,11 +302,7 @@ def test_the_phone_systems_recording_is_kept_rather_than_the_desks(
     ring_and_answer("c-both")
     calls.first("c-both", "recording_started")
     time.sleep(0.5)  # talking
-    pbx = write_pbx_recording(tmp_path / "pbx.wav")
-    send_call_event("ended", "c-both", "13800138000", "4008001234", recording=str(pbx))
-    event = calls.stored("c-both")
-    samples = decode(stored_file(desk_home, event))
-    assert dominant_hz(samples) == pytest.approx(PBX_TONE_HZ, abs=4)
+    hang_up_with_the_phone_systems_recording("c-both", tmp_path, calls, desk_home)
     assert len(calls.events("c-both")["recording"]) == 1
     # The desk's own capture was not needed: it is not left behind.
     captures = desk_home.data_dir / "captures"
